@@ -1,0 +1,1 @@
+"""Prefect flows, tasks, configuration and the `xlcorpus` CLI. Calls pipelines and xlmodel."""

@@ -1,0 +1,153 @@
+"""`xlcorpus` command line. Every user-caused error ends in one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="xlcorpus",
+    help="Build cross-lingual pretraining data with Beam + Prefect, and train on it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _quiet_env() -> None:
+    # Prefect telemetry needs the network; Beam's apitools warning is noise for users.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False)
+    raise typer.Exit(2)
+
+
+def guarded(fn, *args, **kwargs):
+    """Call fn; turn the errors a user can cause into one clear line + exit 2."""
+    from flows.errors import user_errors
+
+    try:
+        return fn(*args, **kwargs)
+    except user_errors() as e:
+        fail(str(e))
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        console.print(f"xlcorpus {version('xlcorpus')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    _quiet_env()
+
+
+def load(config: Optional[Path], overrides: dict):
+    from flows.config import load_config
+
+    return guarded(load_config, config, overrides)
+
+
+def print_summaries(cfg, results: list[dict]) -> None:
+    from flows.build_corpus import stage_module
+
+    for r in results:
+        table = stage_module(r["stage"]).summarize(cfg, r)
+        if table is not None:
+            console.print(table)
+        state = "skipped (up to date)" if r["skipped"] else f"done in {r['seconds']:.1f}s"
+        console.print(f"[bold]{r['stage']}[/]: {state}")
+
+
+def run_build(cfg, force: list[str]) -> list[dict]:
+    from flows.build_corpus import build_corpus, enabled_stages
+
+    if not enabled_stages(cfg):
+        fail("the config enables no stage with inputs: set e.g. mono.inputs to your WARC/WET files")
+    results = guarded(build_corpus, cfg.model_dump(mode="json"), force)
+    print_summaries(cfg, results)
+    console.print(f"outputs in [bold]{cfg.out}[/]")
+    return results
+
+
+@app.command()
+def build(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config file."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="Output root (overrides `out`)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Local Beam worker processes."),
+    runner: Optional[str] = typer.Option(None, "--runner", help="local | dataflow | flink | spark"),
+    stages: Optional[str] = typer.Option(None, "--stages", help="Comma-separated stages to run."),
+    force: list[str] = typer.Option([], "--force", help="Rerun STAGE (and what follows) even if up to date; 'all'."),
+) -> None:
+    """Run the build_corpus flow: every enabled stage of the config, in order."""
+    cfg = load(config, {"out": out, "runner.workers": workers, "runner.kind": runner,
+                        "stages": stages.split(",") if stages else None})
+    run_build(cfg, force)
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("demo_out"), "--out", "-o", help="Where the demo writes its outputs."),
+    data: Path = typer.Option(Path("demo_data"), "--data", help="Where the demo corpus is generated."),
+    workers: int = typer.Option(1, "--workers", "-w", help="Local Beam worker processes."),
+    no_run: bool = typer.Option(False, "--no-run", help="Only generate the demo corpus and config."),
+) -> None:
+    """Generate the bundled demo corpus (crawl, wiki dump, parallel text), then build everything on it."""
+    from flows.demo import write_demo
+
+    config_path = write_demo(data, out, workers=workers)
+    console.print(f"demo corpus and config written to [bold]{data}[/] ({config_path.name})")
+    if no_run:
+        return
+    cfg = load(config_path, {})
+    run_build(cfg, [])
+
+
+@app.command()
+def validate(out: str = typer.Argument(..., help="Output root of a build.")) -> None:
+    """Check every manifest under OUT against its shards (rows, bytes, sha256) and its counters."""
+    from schemas.manifest import MANIFEST_NAME, validate as validate_dir
+
+    roots = sorted(p.parent for p in Path(out).rglob(MANIFEST_NAME) if "_staging" not in p.parts)
+    if not roots:
+        fail(f"no manifest under {out}: is it the output root of a build?")
+    for d in roots:
+        m = guarded(validate_dir, str(d))
+        console.print(f"ok  {d}  {m.schema_name} v{m.schema_version}  {m.rows} rows in {len(m.files)} files")
+
+
+def _register_commands() -> None:
+    from flows.commands import COMMAND_MODULES
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    _quiet_env()
+    app(prog_name="xlcorpus")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

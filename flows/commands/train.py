@@ -1,0 +1,5 @@
+"""CLI commands (train)."""
+
+
+def register(app) -> None:
+    """Add this module's commands to the typer app."""

@@ -1,0 +1,157 @@
+"""One pydantic config tree, loaded from YAML; CLI flags override single values.
+
+Each stage owns its section model in ``flows/config/<stage>.py``. The resolved config and its hash
+are written next to the outputs (OUT/config.resolved.json).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from flows.config.encode import EncodeConfig
+from flows.config.mono import MonoConfig
+from flows.config.neardup import NearDupConfig
+from flows.config.parallel import ParallelConfig
+from flows.config.tokenizer import TokenizerConfig
+from flows.config.train import TrainConfig
+from flows.config.wiki import WikiConfig
+
+STAGE_ORDER = ("mono", "wiki", "parallel", "tokenizer", "encode", "train")
+
+
+class ConfigError(ValueError):
+    """A config the user can fix: the message says which file/field and what to do."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataflowConfig(Strict):
+    project: str | None = None
+    region: str | None = None
+    temp_location: str | None = None
+    staging_location: str | None = None
+    service_account_email: str | None = None
+    machine_type: str | None = None
+    max_num_workers: int | None = None
+    sdk_container_image: str | None = None
+
+
+class PortableConfig(Strict):
+    master: str | None = Field(None, description="Flink master host:port or Spark master URL")
+    job_endpoint: str | None = Field(None, description="Beam job server endpoint (PortableRunner)")
+    environment_type: str | None = Field(None, description="DOCKER | PROCESS | EXTERNAL | LOOPBACK")
+    environment_config: str | None = None
+    sdk_container_image: str | None = None
+
+
+class RunnerConfig(Strict):
+    kind: Literal["local", "dataflow", "flink", "spark"] = "local"
+    workers: int = Field(1, ge=1, description="local: worker processes (multi_processing when > 1)")
+    dataflow: DataflowConfig = DataflowConfig()
+    flink: PortableConfig = PortableConfig()
+    spark: PortableConfig = PortableConfig()
+    extra_args: list[str] = Field(default_factory=list, description="extra Beam pipeline arguments")
+
+
+class Config(Strict):
+    out: str = Field("out", description="output root: local path or gs:// / s3:// URI")
+    seed: int = 0
+    languages: list[str] = Field(
+        default_factory=list, description="training language set (xxx_Scrp); empty = every language found"
+    )
+    stages: list[str] = Field(default_factory=lambda: list(STAGE_ORDER), description="stages to run, in order")
+    runner: RunnerConfig = RunnerConfig()
+    mono: MonoConfig = MonoConfig()
+    neardup: NearDupConfig = NearDupConfig()
+    wiki: WikiConfig = WikiConfig()
+    parallel: ParallelConfig = ParallelConfig()
+    tokenizer: TokenizerConfig = TokenizerConfig()
+    encode: EncodeConfig = EncodeConfig()
+    train: TrainConfig = TrainConfig()
+
+
+def canonical_json(obj) -> str:
+    if isinstance(obj, BaseModel):
+        obj = obj.model_dump(mode="json")
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def config_hash(obj) -> str:
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()[:16]
+
+
+def _set_dotted(d: dict, dotted: str, value) -> None:
+    keys = dotted.split(".")
+    for k in keys[:-1]:
+        d = d.setdefault(k, {})
+    d[keys[-1]] = value
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, object] | None = None) -> Config:
+    """Load a YAML config (or defaults), apply dotted overrides, validate. Raises ConfigError."""
+    raw: dict = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {p} (pass an existing YAML file to --config)")
+        try:
+            raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{p} is not valid YAML: {e}") from e
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{p} must hold a mapping of config sections at the top level")
+        # Relative input paths in a config file are relative to the file, so configs are portable.
+        raw.setdefault("_base_dir", str(p.parent.resolve()))
+    base_dir = raw.pop("_base_dir", None)
+    for k, v in (overrides or {}).items():
+        if v is not None:
+            _set_dotted(raw, k, v)
+    try:
+        cfg = Config.model_validate(raw)
+    except ValidationError as e:
+        where = f" in {path}" if path else ""
+        lines = [f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors()]
+        raise ConfigError(f"invalid config{where}: " + "; ".join(lines)) from e
+    unknown = [s for s in cfg.stages if s not in STAGE_ORDER]
+    if unknown:
+        raise ConfigError(f"unknown stage(s) {unknown}: choose from {', '.join(STAGE_ORDER)}")
+    if base_dir:
+        cfg = resolve_paths(cfg, Path(base_dir))
+    return cfg
+
+
+def _resolve(p: str, base: Path) -> str:
+    if "://" in p or Path(p).is_absolute():
+        return p
+    return str((base / p).resolve())
+
+
+def resolve_paths(cfg: Config, base: Path) -> Config:
+    """Make relative input/output paths of a config file relative to the file's folder."""
+    data = cfg.model_dump()
+    data["out"] = _resolve(data["out"], base)
+
+    def walk(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in ("inputs", "input_paths") and isinstance(v, list):
+                    node[k] = [_resolve(x, base) if isinstance(x, str) else walk(x) for x in v]
+                elif k.endswith("_path") and isinstance(v, str) and v:
+                    node[k] = _resolve(v, base)
+                else:
+                    walk(v)
+        elif isinstance(node, list):
+            for x in node:
+                walk(x)
+        return node
+
+    walk(data)
+    return Config.model_validate(data)

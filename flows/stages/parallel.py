@@ -1,0 +1,15 @@
+"""Stage `parallel` (not built yet)."""
+
+from __future__ import annotations
+
+
+def enabled(cfg) -> bool:
+    return False
+
+
+def run(cfg, force: bool = False, log_fn=None):
+    raise NotImplementedError("stage parallel is not built yet")
+
+
+def summarize(cfg, result: dict):
+    return None

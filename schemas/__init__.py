@@ -1,0 +1,20 @@
+"""pyarrow schemas of every xlcorpus data product and the manifest format.
+
+This package imports pyarrow only: pipelines, flows and xlmodel all depend on it, never the reverse.
+"""
+
+from schemas.base import SCHEMA_NAME_KEY, SCHEMA_VERSION_KEY, schema_id, with_identity
+from schemas.codeswitch import CODESWITCH
+from schemas.documents import DOCUMENTS, REJECTS
+from schemas.tokens import TOKENS
+
+__all__ = [
+    "SCHEMA_NAME_KEY",
+    "SCHEMA_VERSION_KEY",
+    "schema_id",
+    "with_identity",
+    "DOCUMENTS",
+    "REJECTS",
+    "CODESWITCH",
+    "TOKENS",
+]
