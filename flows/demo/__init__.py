@@ -23,6 +23,12 @@ def write_demo(data_dir: Path, out_dir: Path, workers: int = 1) -> Path:
     return path
 
 
+DEMO_MODULES = ("crawl", "wiki", "parallel", "tokens", "train")
+
+
 def sections():
-    """Generators of the demo inputs, one per stage family (each returns config sections)."""
-    return []
+    """Generators of the demo inputs, one per stage family: each module's
+    ``make_section(data_dir) -> dict`` writes its inputs and returns its config section(s)."""
+    import importlib
+
+    return [importlib.import_module(f"flows.demo.{m}").make_section for m in DEMO_MODULES]
