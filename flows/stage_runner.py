@@ -151,8 +151,11 @@ def _move_tree(src: str, dst: str) -> None:
 
 @dataclass
 class Product:
-    rel_dir: str  # relative to OUT: "documents", "rejects/mono", "codeswitch/alm"
-    schema: pa.Schema
+    """A directory a stage produces. With a schema it holds shards and gets a manifest.json; with
+    schema=None it is an opaque directory (a tokenizer model, a checkpoint) that is committed as is."""
+
+    rel_dir: str  # relative to OUT: "documents", "rejects/mono", "codeswitch/alm", "tokenizer"
+    schema: pa.Schema | None
 
 
 @dataclass
@@ -208,13 +211,16 @@ def run_stage(
         not force
         and marker is not None
         and marker.get("key") == key
-        and all(_exists(posixpath.join(d, MANIFEST_NAME)) for d in final_dirs.values())
+        and all(
+            _exists(posixpath.join(d, MANIFEST_NAME)) if p.schema is not None else _exists(d)
+            for p, d in zip(products, final_dirs.values(), strict=True)
+        )
     ):
         from schemas.manifest import read_manifest
 
         say(f"[{stage}] up to date (key {key}); skipped")
-        manifests = {rel: read_manifest(d) for rel, d in final_dirs.items()}
-        counters = next(iter(manifests.values())).counters if manifests else marker.get("counters", {})
+        manifests = {p.rel_dir: read_manifest(final_dirs[p.rel_dir]) for p in products if p.schema is not None}
+        counters = marker.get("counters", {})
         return StageReport(stage, key, True, 0.0, counters, manifests, marker.get("extra", {}))
 
     staging = posixpath.join(cfg.out, "_staging", stage)
@@ -228,12 +234,16 @@ def run_stage(
     facts = extra(staging) if extra else {}
     manifests: dict[str, Manifest] = {}
     for p in products:
+        if p.schema is None:
+            continue
         d = posixpath.join(staging, p.rel_dir)
         m = build_manifest(d, p.schema, stage, counters, key, fingerprints, code_version(), facts)
         write_manifest(d, m)
         manifests[p.rel_dir] = m
     # Commit: replace each product directory, then write the marker (last, so a crash re-runs).
     for p in products:
+        if not _exists(posixpath.join(staging, p.rel_dir)):
+            raise ManifestError(f"[{stage}] produced no {p.rel_dir}/ directory (nothing to commit)")
         _remove_tree(final_dirs[p.rel_dir])
         _move_tree(posixpath.join(staging, p.rel_dir), final_dirs[p.rel_dir])
     _remove_tree(staging)
