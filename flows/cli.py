@@ -60,6 +60,19 @@ def _root(
     _quiet_env()
 
 
+def parse_sets(items: list[str]) -> dict[str, object]:
+    """`a.b=value` pairs → {"a.b": value}; values are parsed as YAML (numbers, booleans, lists)."""
+    import yaml
+
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            fail(f"--set expects KEY=VALUE (e.g. --set neardup.bands=20), got {item!r}")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
 def load(config: Optional[Path], overrides: dict):
     from flows.config import load_config
 
@@ -96,10 +109,13 @@ def build(
     runner: Optional[str] = typer.Option(None, "--runner", help="local | dataflow | flink | spark"),
     stages: Optional[str] = typer.Option(None, "--stages", help="Comma-separated stages to run."),
     force: list[str] = typer.Option([], "--force", help="Rerun STAGE (and what follows) even if up to date; 'all'."),
+    set_: list[str] = typer.Option([], "--set", help="Override any config field: --set neardup.bands=20 (YAML value)."),
 ) -> None:
     """Run the build_corpus flow: every enabled stage of the config, in order."""
-    cfg = load(config, {"out": out, "runner.workers": workers, "runner.kind": runner,
-                        "stages": stages.split(",") if stages else None})
+    overrides = {"out": out, "runner.workers": workers, "runner.kind": runner,
+                 "stages": stages.split(",") if stages else None}
+    overrides.update(parse_sets(set_))
+    cfg = load(config, overrides)
     run_build(cfg, force)
 
 
