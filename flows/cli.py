@@ -22,7 +22,17 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+class _DropBeamImportNoise:
+    """Beam warns on every import that the GCP client libraries are absent; users can't act on it."""
+
+    def filter(self, record) -> bool:  # logging.Filter protocol
+        return "apitools not found" not in str(record.msg)
+
+
 def _quiet_env() -> None:
+    import logging
+
+    logging.getLogger().addFilter(_DropBeamImportNoise())
     # Prefect telemetry needs the network; Beam's apitools warning is noise for users.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
