@@ -45,10 +45,55 @@ def enabled_stages(cfg: Config) -> list[str]:
 def build_corpus(config: dict, force: list[str] | None = None) -> list[dict]:
     """Run the enabled stages. `force` names stages to rerun even when up to date (and everything after)."""
     cfg = Config.model_validate(config)
+    return [
+        run_stage_task(stage, cfg.model_dump(mode="json"), force=forcing)
+        for stage, forcing in forced_stages(enabled_stages(cfg), force).items()
+    ]
+
+
+def forced_stages(stages: list[str], force: list[str] | None) -> dict[str, bool]:
+    """stage → whether it is forced: a named stage and every stage after it ('all' forces all)."""
     force_set = set(force or [])
-    results = []
-    forcing = False
-    for stage in enabled_stages(cfg):
+    unknown = force_set - set(STAGE_ORDER) - {"all"}
+    if unknown:
+        from flows.config import ConfigError
+
+        raise ConfigError(f"--force names unknown stage(s) {sorted(unknown)}: choose from {', '.join(STAGE_ORDER)}, all")
+    out, forcing = {}, False
+    for stage in stages:
         forcing = forcing or stage in force_set or "all" in force_set
-        results.append(run_stage_task(stage, cfg.model_dump(mode="json"), force=forcing))
+        out[stage] = forcing
+    return out
+
+
+# Stages that build no Beam pipeline: a dry run must not run them (train would train).
+NON_BEAM_STAGES = ("train",)
+
+
+def dry_run_build(cfg: Config, graph_dir: str, log_fn=print) -> list[dict]:
+    """Validate the runner options and build (never run) each enabled stage's pipeline.
+
+    No Prefect server is needed and nothing is written under OUT: each graph goes to
+    graph_dir/<stage>.graph.json. A stage whose upstream product does not exist yet is reported, not built.
+    """
+    from flows.stage_runner import DryRunStop, MissingUpstream, dry_run
+
+    results = []
+    with dry_run(graph_dir) as plan:
+        for stage in enabled_stages(cfg):
+            row = {"stage": stage, "graph": None, "graph_file": None, "up_to_date": False}
+            if stage in NON_BEAM_STAGES:
+                row["status"] = "not a Beam stage (nothing to submit)"
+            else:
+                try:
+                    report = stage_module(stage).run(cfg, force=False, log_fn=log_fn)
+                    row["up_to_date"] = bool(report.extra.get("up_to_date"))
+                except MissingUpstream as e:
+                    row["status"] = f"not built: {e}"
+                except DryRunStop:  # a stage that calls run_beam outside run_stage
+                    pass
+                if stage in plan.graphs:
+                    row.update(status="pipeline built", graph=plan.graphs[stage], graph_file=plan.files[stage])
+                row.setdefault("status", "no Beam pipeline")
+            results.append(row)
     return results

@@ -100,14 +100,50 @@ def print_summaries(cfg, results: list[dict]) -> None:
         console.print(f"[bold]{r['stage']}[/]: {state}")
 
 
-def run_build(cfg, force: list[str]) -> list[dict]:
-    from flows.build_corpus import build_corpus, enabled_stages
+def check_runner(cfg) -> None:
+    """Fail before any stage runs when the runner lacks an option or Beam rejects one."""
+    from flows.stage_runner import runner_spec
+    from pipelines.runners import validated_options
 
+    guarded(validated_options, runner_spec(cfg), "xlcorpus-check")
+
+
+def run_build(cfg, force: list[str]) -> list[dict]:
+    from flows.build_corpus import build_corpus, enabled_stages, forced_stages
+
+    check_runner(cfg)
     if not enabled_stages(cfg):
         fail("the config enables no stage with inputs: set e.g. mono.inputs to your WARC/WET files")
+    guarded(forced_stages, enabled_stages(cfg), force)
     results = guarded(build_corpus, cfg.model_dump(mode="json"), force)
     print_summaries(cfg, results)
     console.print(f"outputs in [bold]{cfg.out}[/]")
+    return results
+
+
+def run_dry(cfg, graph_dir: Optional[str]) -> list[dict]:
+    """`build --dry-run`: validate the runner, build each stage's pipeline, print it; run nothing."""
+    from flows.build_corpus import dry_run_build, enabled_stages
+    from pipelines.runners import format_graph
+
+    check_runner(cfg)
+    if not enabled_stages(cfg):
+        fail("the config enables no stage with inputs: set e.g. mono.inputs to your WARC/WET files")
+    if graph_dir is None:  # a remote OUT (gs://) may not be writable from here; keep graphs local then
+        graph_dir = "xlcorpus-dryrun" if "://" in cfg.out else os.path.join(cfg.out, "_dryrun")
+    results = guarded(dry_run_build, cfg, graph_dir, lambda m: None)
+    console.print(f"dry run on runner [bold]{cfg.runner.kind}[/]: options valid; nothing submitted or marked done")
+    for r in results:
+        console.print(f"[bold]{r['stage']}[/]: {r['status']}"
+                      + (" (up to date: a real run would skip it)" if r["up_to_date"] else ""))
+        if r["graph"] is not None:
+            g = r["graph"]
+            console.print(f"  {g['runner']}: {g['leaf_transforms']} steps, {g['pcollections']} PCollections, "
+                          f"environments {[e.get('image', e['urn']) for e in g['environments'].values()]}",
+                          highlight=False, markup=False)
+            for line in format_graph(g, depth=2):
+                console.print("    " + line, highlight=False, markup=False)
+            console.print(f"  graph written to {r['graph_file']}", highlight=False, markup=False)
     return results
 
 
@@ -120,12 +156,19 @@ def build(
     stages: Optional[str] = typer.Option(None, "--stages", help="Comma-separated stages to run."),
     force: list[str] = typer.Option([], "--force", help="Rerun STAGE (and what follows) even if up to date; 'all'."),
     set_: list[str] = typer.Option([], "--set", help="Override any config field: --set neardup.bands=20 (YAML value)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate runner options and print each stage's "
+                                 "pipeline graph without running or submitting anything."),
+    graph_dir: Optional[str] = typer.Option(None, "--graph-dir", help="Where --dry-run writes <stage>.graph.json "
+                                            "(default OUT/_dryrun, or ./xlcorpus-dryrun for a remote OUT)."),
 ) -> None:
     """Run the build_corpus flow: every enabled stage of the config, in order."""
     overrides = {"out": out, "runner.workers": workers, "runner.kind": runner,
                  "stages": stages.split(",") if stages else None}
     overrides.update(parse_sets(set_))
     cfg = load(config, overrides)
+    if dry_run:
+        run_dry(cfg, graph_dir)
+        return
     run_build(cfg, force)
 
 

@@ -16,8 +16,11 @@ import logging
 import os
 import posixpath
 import shutil
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,13 +89,17 @@ def fingerprint_file(path: str) -> str:
     return f"{size}:{hashlib.blake2b(head + tail, digest_size=16).hexdigest()}"
 
 
+class MissingUpstream(ConfigError):
+    """A stage's input product does not exist yet (its producing stage has not run)."""
+
+
 def fingerprint_product(product_dir: str) -> str:
     """An upstream product is fingerprinted by its manifest (which holds every shard's sha256)."""
     path = posixpath.join(product_dir, MANIFEST_NAME)
     try:
         data = _read_bytes(path)
     except FileNotFoundError as e:
-        raise ConfigError(f"{product_dir} has no manifest: run the stage that produces it first") from e
+        raise MissingUpstream(f"{product_dir} has no manifest: run the stage that produces it first") from e
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
@@ -207,6 +214,9 @@ def run_stage(
     key = stage_key(cfg, stage, section, fingerprints)
     marker = read_marker(cfg, stage)
     final_dirs = {p.rel_dir: posixpath.join(cfg.out, p.rel_dir) for p in products}
+    if _DRY_RUN.get() is not None:
+        up_to_date = marker is not None and marker.get("key") == key
+        return _dry_run_stage(stage, key, up_to_date and not force, body, say)
     if (
         not force
         and marker is not None
@@ -286,11 +296,73 @@ def run_beam(cfg: Config, stage: str, build: Callable[[object], None]) -> dict[s
     import apache_beam as beam
 
     from pipelines.counters import metrics_by_name
-    from pipelines.runners import pipeline_options
+    from pipelines.runners import RunnerOptionsError, pipeline_options
 
     options = pipeline_options(runner_spec(cfg), job_name=f"xlcorpus-{stage}-{config_hash(cfg)[:8]}")
-    pipeline = beam.Pipeline(options=options)
+    try:
+        pipeline = beam.Pipeline(options=options)
+    except ValueError as e:  # Beam's own option validation (bucket names, project ids, ...)
+        raise RunnerOptionsError(f"runner {cfg.runner.kind!r}: Beam rejects the options: {e}") from e
     build(pipeline)
+    plan = _DRY_RUN.get()
+    if plan is not None:
+        plan.record(stage, pipeline, options)
+        raise DryRunStop(stage)
     result = pipeline.run()
     result.wait_until_finish()
     return metrics_by_name(result, stage)
+
+
+# --- dry run: build each stage's pipeline, describe it, run nothing, mark nothing done -------------
+
+
+class DryRunStop(Exception):
+    """Raised by run_beam in a dry run once the stage's pipeline is built and described."""
+
+
+@dataclass
+class DryRunPlan:
+    graph_dir: str  # local folder for <stage>.graph.json
+    graphs: dict[str, dict] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+
+    def record(self, stage: str, pipeline, options) -> None:
+        from pipelines.runners import pipeline_graph
+
+        graph = pipeline_graph(pipeline, options)
+        graph["stage"] = stage
+        graph["pipeline_args"] = options.get_all_options(drop_default=True, retain_unknown_options=True)
+        os.makedirs(self.graph_dir, exist_ok=True)
+        path = os.path.join(self.graph_dir, f"{stage}.graph.json")
+        _write_text(path, json.dumps(graph, indent=2, sort_keys=True, default=str) + "\n")
+        self.graphs[stage] = graph
+        self.files[stage] = path
+
+
+_DRY_RUN: ContextVar[DryRunPlan | None] = ContextVar("xlcorpus_dry_run", default=None)
+
+
+@contextmanager
+def dry_run(graph_dir: str) -> Iterator[DryRunPlan]:
+    """Within this block run_stage only builds pipelines (run_beam describes them, then stops)."""
+    plan = DryRunPlan(graph_dir)
+    token = _DRY_RUN.set(plan)
+    try:
+        yield plan
+    finally:
+        _DRY_RUN.reset(token)
+
+
+def _dry_run_stage(stage: str, key: str, up_to_date: bool, body: Callable[[str], dict], say) -> StageReport:
+    # The body writes into a throwaway folder, never OUT: a dry run must leave nothing behind.
+    scratch = tempfile.mkdtemp(prefix=f"xlcorpus-dryrun-{stage}-")
+    try:
+        body(scratch)
+        built = False  # the body finished without building a Beam pipeline
+    except DryRunStop:
+        built = True
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    say(f"[{stage}] dry run: {'pipeline built' if built else 'no Beam pipeline'}; "
+        f"{'up to date, a real run would skip it' if up_to_date else 'a real run would run it'}")
+    return StageReport(stage, key, True, 0.0, {}, {}, {"dry_run": True, "pipeline": built, "up_to_date": up_to_date})

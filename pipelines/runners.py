@@ -54,7 +54,8 @@ def pipeline_args(spec: RunnerSpec, job_name: str) -> list[str]:
         missing = [n for n in ("project", "region", "temp_location") if not getattr(spec, n)]
         if missing:
             raise RunnerOptionsError(
-                f"runner 'dataflow' needs {', '.join(missing)}: set runner.dataflow {'/'.join(missing)} in the config"
+                f"runner 'dataflow' needs {', '.join(missing)}: set "
+                + ", ".join(f"runner.dataflow.{n}" for n in missing) + " in the config"
             )
         args += [
             "--runner=DataflowRunner",
@@ -62,7 +63,7 @@ def pipeline_args(spec: RunnerSpec, job_name: str) -> list[str]:
             f"--region={spec.region}",
             f"--temp_location={spec.temp_location}",
             f"--job_name={job_name}",
-            "--save_main_session=false",
+            "--no_save_main_session",  # stages import their code; nothing to pickle from __main__
         ]
         if spec.staging_location:
             args.append(f"--staging_location={spec.staging_location}")
@@ -80,7 +81,10 @@ def pipeline_args(spec: RunnerSpec, job_name: str) -> list[str]:
         elif spec.flink_master:
             args += ["--runner=FlinkRunner", f"--flink_master={spec.flink_master}"]
         else:
-            raise RunnerOptionsError("runner 'flink' needs flink_master (host:port) or job_endpoint in the config")
+            raise RunnerOptionsError(
+                "runner 'flink' needs a Flink master or a job endpoint: set runner.flink.master (host:port) "
+                "or runner.flink.job_endpoint in the config"
+            )
         args.append(f"--job_name={job_name}")
     elif spec.kind == "spark":
         if spec.job_endpoint:
@@ -88,7 +92,10 @@ def pipeline_args(spec: RunnerSpec, job_name: str) -> list[str]:
         elif spec.spark_master_url:
             args += ["--runner=SparkRunner", f"--spark_master_url={spec.spark_master_url}"]
         else:
-            raise RunnerOptionsError("runner 'spark' needs spark_master_url or job_endpoint in the config")
+            raise RunnerOptionsError(
+                "runner 'spark' needs a Spark master or a job endpoint: set runner.spark.master (spark://host:port) "
+                "or runner.spark.job_endpoint in the config"
+            )
         args.append(f"--job_name={job_name}")
     if spec.kind in ("flink", "spark"):
         if spec.environment_type:
@@ -102,3 +109,94 @@ def pipeline_args(spec: RunnerSpec, job_name: str) -> list[str]:
 
 def pipeline_options(spec: RunnerSpec, job_name: str) -> PipelineOptions:
     return PipelineOptions(pipeline_args(spec, job_name))
+
+
+def validated_options(spec: RunnerSpec, job_name: str) -> PipelineOptions:
+    """Options that Beam itself accepts for the chosen runner (bucket names, project ids, ...).
+
+    Beam checks these when a Pipeline is constructed; doing it up front turns a traceback deep in a
+    stage into one RunnerOptionsError before any stage runs.
+    """
+    from apache_beam.options.pipeline_options import StandardOptions
+    from apache_beam.options.pipeline_options_validator import PipelineOptionsValidator
+    from apache_beam.runners.runner import create_runner
+
+    options = pipeline_options(spec, job_name)
+    errors = PipelineOptionsValidator(options, create_runner(options.view_as(StandardOptions).runner)).validate()
+    if errors:
+        raise RunnerOptionsError(f"runner {spec.kind!r}: Beam rejects the options: " + " ".join(errors))
+    return options
+
+
+def _default_environment(options: PipelineOptions):
+    """The SDK environment the runner would give the workers (None: Beam's default container)."""
+    from apache_beam.options.pipeline_options import PortableOptions, StandardOptions, WorkerOptions
+    from apache_beam.transforms import environments
+
+    runner = options.view_as(StandardOptions).runner
+    if runner == "DataflowRunner":
+        image = options.view_as(WorkerOptions).sdk_container_image
+        return environments.DockerEnvironment.from_container_image(image) if image else None
+    if runner in ("PortableRunner", "FlinkRunner", "SparkRunner"):
+        return environments.Environment.from_options(options.view_as(PortableOptions))
+    return None
+
+
+def pipeline_graph(pipeline, options: PipelineOptions) -> dict:
+    """Describe a built, not run, pipeline from its portable (Runner API) proto: the transform tree,
+    PCollections and SDK environments — what a runner would receive on submission."""
+    from apache_beam.options.pipeline_options import StandardOptions
+    from apache_beam.portability.api import beam_runner_api_pb2
+
+    proto = pipeline.to_runner_api(default_environment=_default_environment(options))
+    comps = proto.components
+
+    def node(tid: str) -> dict:
+        t = comps.transforms[tid]
+        return {
+            "name": t.unique_name,
+            "urn": t.spec.urn or "composite",
+            "environment": t.environment_id or None,
+            "inputs": sorted(t.inputs.values()),
+            "outputs": sorted(t.outputs.values()),
+            "parts": [node(s) for s in t.subtransforms],
+        }
+
+    envs = {}
+    for eid, env in sorted(comps.environments.items()):
+        desc = {"urn": env.urn}
+        if env.urn == "beam:env:docker:v1":
+            desc["image"] = beam_runner_api_pb2.DockerPayload.FromString(env.payload).container_image
+        envs[eid] = desc
+    roots = [node(t) for t in proto.root_transform_ids]
+    # Beam wraps everything in one unnamed root composite; show the user's transforms instead.
+    top = [p for r in roots for p in (r["parts"] if not r["inputs"] and not r["outputs"] else [r])]
+    return {
+        "runner": options.view_as(StandardOptions).runner,
+        "transforms": top,
+        "leaf_transforms": sum(1 for t in comps.transforms.values() if not t.subtransforms),
+        "pcollections": len(comps.pcollections),
+        "environments": envs,
+        "proto_bytes": len(proto.SerializeToString()),
+    }
+
+
+def format_graph(graph: dict, depth: int = 2) -> list[str]:
+    """Indented lines of the transform tree down to `depth` levels (composites show their size)."""
+
+    def leaves(n: dict) -> int:
+        return 1 if not n["parts"] else sum(leaves(p) for p in n["parts"])
+
+    lines: list[str] = []
+
+    def walk(n: dict, level: int) -> None:
+        label = n["name"].rsplit("/", 1)[-1]
+        size = f"  ({leaves(n)} steps)" if n["parts"] else ""
+        lines.append(f"{'  ' * level}{label}{size}")
+        if level + 1 < depth:
+            for p in n["parts"]:
+                walk(p, level + 1)
+
+    for t in graph["transforms"]:
+        walk(t, 0)
+    return lines

@@ -6,13 +6,15 @@ are written next to the outputs (OUT/config.resolved.json).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from flows.config.encode import EncodeConfig
 from flows.config.mono import MonoConfig
@@ -61,6 +63,40 @@ class RunnerConfig(Strict):
     extra_args: list[str] = Field(default_factory=list, description="extra Beam pipeline arguments")
 
 
+@functools.cache
+def registered_subtags() -> tuple[frozenset[str], frozenset[str]]:
+    """(ISO 639-3 languages, ISO 15924 scripts) from the IANA subtag registry shipped with `langcodes`."""
+    from importlib.resources import files
+
+    text = (files("langcodes") / "data" / "language-subtag-registry.txt").read_text(encoding="utf-8")
+    from langcodes import Language
+
+    langs, scripts = set(), set()
+    for record in text.split("%%"):
+        fields = dict(re.findall(r"^(Type|Subtag): (\S+)$", record, flags=re.M))
+        sub = fields.get("Subtag", "")
+        if fields.get("Type") == "language" and len(sub) == 3:
+            langs.add(sub)
+        elif fields.get("Type") == "language" and len(sub) == 2:  # BCP 47 prefers 'en' to 'eng'
+            langs.add(Language.get(sub, normalize=False).to_alpha3())
+        elif fields.get("Type") == "script":
+            scripts.add(fields["Subtag"])
+    return frozenset(langs), frozenset(scripts)
+
+
+def check_language(code: str) -> str:
+    """`code` if it is a known xxx_Scrp code (ISO 639-3 + ISO 15924), else ValueError saying what is wrong."""
+    m = re.fullmatch(r"([a-z]{3})_([A-Z][a-z]{3})", code)
+    if not m:
+        raise ValueError(f"{code!r} is not a language code of the form xxx_Scrp (ISO 639-3 + script, e.g. eng_Latn)")
+    langs, scripts = registered_subtags()
+    if m[1] not in langs:
+        raise ValueError(f"{code!r}: {m[1]!r} is not an ISO 639-3 language code")
+    if m[2] not in scripts:
+        raise ValueError(f"{code!r}: {m[2]!r} is not an ISO 15924 script code")
+    return code
+
+
 class Config(Strict):
     out: str = Field("out", description="output root: local path or gs:// / s3:// URI")
     seed: int = 0
@@ -76,6 +112,12 @@ class Config(Strict):
     tokenizer: TokenizerConfig = TokenizerConfig()
     encode: EncodeConfig = EncodeConfig()
     train: TrainConfig = TrainConfig()
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, v: list[str]) -> list[str]:
+        # Checked at load time so a typo fails before hours of crawling, not as an empty language.
+        return [check_language(c) for c in v]
 
 
 def canonical_json(obj) -> str:

@@ -1,15 +1,167 @@
-"""Stage `tokenizer` (not built yet)."""
+"""Stage `tokenizer`: SentencePiece trained on an exponentially smoothed multilingual sample.
+
+Reads whichever text products exist (documents, pairs, code-switched samples), draws the sample
+(pipelines.tokenizer.sample), trains SentencePiece single-threaded by default (byte-identical
+spm.model for the same input + config), and writes OUT/tokenizer/: spm.model, spm.vocab,
+sample_stats.json and hf/ (a Hugging Face fast tokenizer with the same ids).
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import posixpath
+import shutil
+import tempfile
 
-def enabled(cfg) -> bool:
-    return False
+from flows.config import Config, ConfigError
+from flows.stage_runner import Product, StageReport, fingerprint_product, run_stage
+from schemas.manifest import MANIFEST_NAME
+
+STAGE = "tokenizer"
+PRODUCT = "tokenizer"
+UPSTREAM_STAGES = ("mono", "wiki", "parallel")
+STATS_FORMAT = 1
 
 
-def run(cfg, force: bool = False, log_fn=None):
-    raise NotImplementedError("stage tokenizer is not built yet")
+def _exists(path: str) -> bool:
+    from pipelines.shards import filesystem
+
+    fs, p = filesystem(path)
+    import pyarrow.fs as pafs
+
+    return fs.get_file_info(p).type != pafs.FileType.NotFound
 
 
-def summarize(cfg, result: dict):
-    return None
+def source_dirs(cfg: Config) -> dict[str, str]:
+    """rel → full path of every configured source product that exists (has a manifest)."""
+    out = {}
+    for rel in cfg.tokenizer.sources:
+        d = posixpath.join(cfg.out, rel)
+        if _exists(posixpath.join(d, MANIFEST_NAME)):
+            out[rel] = d
+    return out
+
+
+def upstream_enabled(cfg: Config) -> bool:
+    import importlib
+
+    return any(
+        s in cfg.stages and importlib.import_module(f"flows.stages.{s}").enabled(cfg) for s in UPSTREAM_STAGES
+    )
+
+
+def enabled(cfg: Config) -> bool:
+    """Something to train on: a source product on disk, or an enabled stage that will write one."""
+    return bool(source_dirs(cfg)) or upstream_enabled(cfg)
+
+
+def _put(local: str, uri: str) -> None:
+    """Copy a local file to a local path or remote URI (the staging root may be gs:// / s3://)."""
+    from pipelines.shards import filesystem
+
+    fs, p = filesystem(uri)
+    fs.create_dir(posixpath.dirname(p), recursive=True)
+    with open(local, "rb") as src, fs.open_output_stream(p) as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def build(cfg: Config, sources: dict[str, str], out_dir: str, work: str) -> dict[str, int]:
+    """Sample, train, export; writes the product files under out_dir. Returns counters."""
+    from pipelines.tokenizer.hf import save_hf
+    from pipelines.tokenizer.proto import scrub_paths
+    from pipelines.tokenizer.sample import build_sample
+    from pipelines.tokenizer.sources import shard_paths
+    from pipelines.tokenizer.train import MASK, TrainError, TrainSettings, marker_symbols, tokenizer_info, train_spm
+
+    t = cfg.tokenizer
+    shards = [p for rel in sorted(sources) for p in shard_paths(sources[rel])]
+    allowed = frozenset(cfg.languages) if cfg.languages else None
+    try:
+        sample = build_sample(shards, os.path.join(work, "sample.txt"), t.sample_sentences, t.alpha, cfg.seed,
+                              allowed, t.max_sentence_chars)
+    except ValueError as e:
+        raise ConfigError(f"tokenizer: {e} (sources: {', '.join(sorted(sources))})") from e
+    marker_langs = sorted(allowed) if allowed else sample.seen_languages
+    symbols = [MASK] + marker_symbols(marker_langs) + [s for s in t.extra_symbols if s != MASK]
+    settings = TrainSettings(
+        model_type=t.model_type, vocab_size=t.vocab_size, character_coverage=t.character_coverage,
+        byte_fallback=t.byte_fallback, normalization=t.normalization, max_sentence_chars=t.max_sentence_chars,
+        hard_vocab_limit=t.hard_vocab_limit, num_threads=t.num_threads,
+    )
+    prefix = os.path.join(work, "spm")
+    try:
+        train_spm(sample.path, prefix, symbols, settings, os.path.join(work, "train.log"))
+    except TrainError as e:
+        raise ConfigError(f"tokenizer: {e}") from e
+    with open(prefix + ".model", "rb") as f:
+        model = scrub_paths(f.read())  # no machine paths inside: same bytes wherever it runs
+    with open(prefix + ".model", "wb") as f:
+        f.write(model)
+    hf_local = os.path.join(work, "hf")
+    save_hf(model, t.model_type, hf_local)
+    info = tokenizer_info(prefix + ".model")
+    stats = {
+        "format": STATS_FORMAT, "alpha": t.alpha, "seed": cfg.seed,
+        "sample_sentences": t.sample_sentences, "sample_lines": sample.lines, "sample_sha256": sample.sha256,
+        "sources": {rel: fingerprint_product(d) for rel, d in sorted(sources.items())},
+        "languages": sample.languages,
+        "tokenizer": {**info, "model_type": t.model_type, "symbols": symbols},
+    }
+    stats_path = os.path.join(work, "sample_stats.json")
+    with open(stats_path, "w", encoding="utf-8") as f:
+        f.write(json.dumps(stats, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    _put(prefix + ".model", posixpath.join(out_dir, "spm.model"))
+    _put(prefix + ".vocab", posixpath.join(out_dir, "spm.vocab"))
+    _put(stats_path, posixpath.join(out_dir, "sample_stats.json"))
+    for name in sorted(os.listdir(hf_local)):
+        _put(os.path.join(hf_local, name), posixpath.join(out_dir, "hf", name))
+    counters = dict(sample.counters)
+    counters["vocab.size"] = info["vocab_size"]
+    counters["vocab.markers"] = len(info["markers"])
+    return counters
+
+
+def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
+    sources = source_dirs(cfg)
+    if not sources:
+        raise ConfigError(
+            f"tokenizer: none of {', '.join(cfg.tokenizer.sources)} exists under {cfg.out}: "
+            "run the mono / wiki / parallel stages first (or set tokenizer.sources)"
+        )
+    fingerprints = {rel: fingerprint_product(d) for rel, d in sources.items()}
+
+    def body(staging: str) -> dict[str, int]:
+        with tempfile.TemporaryDirectory(prefix="xlcorpus-tokenizer-") as work:
+            return build(cfg, sources, posixpath.join(staging, PRODUCT), work)
+
+    return run_stage(cfg, STAGE, cfg.tokenizer, fingerprints, [Product(PRODUCT, None)], body, force=force,
+                     log_fn=log_fn)
+
+
+def read_stats(cfg: Config) -> dict | None:
+    from pipelines.shards import filesystem
+
+    fs, p = filesystem(posixpath.join(cfg.out, PRODUCT, "sample_stats.json"))
+    try:
+        with fs.open_input_stream(p) as f:
+            return json.loads(f.read().decode())
+    except (FileNotFoundError, OSError):
+        return None
+
+
+def summarize(cfg: Config, result: dict):
+    from rich.table import Table
+
+    stats = read_stats(cfg)
+    if stats is None:
+        return None
+    tok = stats["tokenizer"]
+    table = Table(title=f"tokenizer: {tok['model_type']} vocab {tok['vocab_size']}, α={stats['alpha']}, "
+                        f"{stats['sample_lines']} sampled lines")
+    for col in ("language", "available", "sampled", "distinct", "p raw", "p smoothed"):
+        table.add_column(col, justify="left" if col == "language" else "right")
+    for lang, s in stats["languages"].items():
+        table.add_row(lang, str(s["available"]), str(s["sampled"]), str(s["distinct"]),
+                      f"{s['p_raw']:.3f}", f"{s['p_smoothed']:.3f}")
+    return table

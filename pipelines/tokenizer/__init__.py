@@ -1,0 +1,1 @@
+"""The tokenizer stage's building blocks: smoothed sentence sample, SentencePiece training, HF export."""

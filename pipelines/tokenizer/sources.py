@@ -1,0 +1,108 @@
+"""Read text products (documents, pairs, codeswitch) as (language, sentence) streams.
+
+A product is recognised by its columns, not its schema name, so the reader works for any product
+that has the fields it needs. Shards are read in sorted order and rows in file order, so the
+stream is deterministic for given products.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+
+from pipelines.shards import filesystem
+from schemas.manifest import read_manifest
+
+KINDS = {
+    # kind: (columns read, what they are)
+    "pairs": ("src_lang", "tgt_lang", "src_text", "tgt_text"),
+    "codeswitch": ("matrix_lang", "langs", "text", "marked_text", "spans"),
+    "documents": ("lang", "text"),
+}
+
+
+def product_kind(names: list[str] | pa.Schema) -> str:
+    """Which kind of text product a shard holds, from its column names."""
+    cols = set(names.names if isinstance(names, pa.Schema) else names)
+    for kind, needed in KINDS.items():
+        if kind == "codeswitch" and {"matrix_lang", "text", "spans"} <= cols:
+            return kind
+        if kind != "codeswitch" and set(needed) <= cols:
+            return kind
+    raise ValueError(f"unrecognised text product (columns {sorted(cols)}): need documents, pairs or codeswitch")
+
+
+def shard_paths(product_dir: str) -> list[str]:
+    """Full paths of a product's shards, as its manifest lists them (sorted)."""
+    m = read_manifest(product_dir)
+    return [posixpath.join(product_dir, f.path) for f in sorted(m.files, key=lambda f: f.path)]
+
+
+def shard_schema(path: str) -> pa.Schema:
+    fs, p = filesystem(path)
+    with fs.open_input_file(p) as f:
+        if p.endswith(".parquet"):
+            return pq.ParquetFile(f).schema_arrow
+        return ipc.open_file(f).schema
+
+
+def iter_batches(path: str, columns: list[str], batch_rows: int = 4096) -> Iterator[pa.RecordBatch]:
+    """Record batches of one shard (Parquet or Arrow IPC), only the given columns."""
+    fs, p = filesystem(path)
+    with fs.open_input_file(p) as f:
+        if p.endswith(".parquet"):
+            yield from pq.ParquetFile(f).iter_batches(batch_size=batch_rows, columns=columns)
+        else:
+            reader = ipc.open_file(f)
+            for i in range(reader.num_record_batches):
+                yield reader.get_batch(i).select(columns)
+
+
+def iter_rows(path: str, columns: list[str]) -> Iterator[dict]:
+    for batch in iter_batches(path, columns):
+        yield from batch.to_pylist()
+
+
+def lines_of(text: str | None) -> list[str]:
+    """Non-empty, stripped lines of a text: the tokenizer's unit of sampling."""
+    if not text:
+        return []
+    return [s for s in (line.strip() for line in text.splitlines()) if s]
+
+
+def row_sentences(kind: str, row: dict) -> list[tuple[str, str]]:
+    """(lang, sentence) of one row. Code-switched samples give their marked text so the tokenizer
+    sees the language markers; both sides of a pair count for their own language."""
+    if kind == "documents":
+        return [(row["lang"], s) for s in lines_of(row["text"])]
+    if kind == "pairs":
+        return [(row["src_lang"], s) for s in lines_of(row["src_text"])] + [
+            (row["tgt_lang"], s) for s in lines_of(row["tgt_text"])
+        ]
+    text = row.get("marked_text") or row["text"]
+    return [(row["matrix_lang"], s) for s in lines_of(text)]
+
+
+def row_languages(kind: str, row: dict) -> set[str]:
+    """Every language a row mentions (for the marker symbols)."""
+    if kind == "documents":
+        return {row["lang"]}
+    if kind == "pairs":
+        return {row["src_lang"], row["tgt_lang"]}
+    langs = {row["matrix_lang"], *(row.get("langs") or [])}
+    langs |= {s["lang"] for s in row.get("spans") or [] if s.get("lang")}
+    return langs
+
+
+def iter_sentences(shards: list[str]) -> Iterator[tuple[str, set[str], list[tuple[str, str]]]]:
+    """For every row of the shards in order: (kind, languages, sentences)."""
+    for path in shards:
+        schema = shard_schema(path)
+        kind = product_kind(schema)
+        columns = [c for c in KINDS[kind] if c in schema.names]
+        for row in iter_rows(path, columns):
+            yield kind, row_languages(kind, row), row_sentences(kind, row)

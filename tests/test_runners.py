@@ -1,0 +1,216 @@
+"""Runner options for local / Dataflow / Flink / Spark, graph serialization under each runner, and the
+dry run (pipeline built and described, nothing run, nothing marked done)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import apache_beam as beam
+import pyarrow as pa
+import pytest
+from apache_beam.options.pipeline_options import (
+    DirectOptions,
+    GoogleCloudOptions,
+    PortableOptions,
+    SetupOptions,
+    StandardOptions,
+    WorkerOptions,
+)
+
+from flows.config import Config, load_config
+from flows.stage_runner import Product, dry_run, marker_path, run_beam, run_stage, runner_spec
+from pipelines.runners import (
+    RunnerOptionsError,
+    RunnerSpec,
+    format_graph,
+    pipeline_args,
+    pipeline_graph,
+    pipeline_options,
+    validated_options,
+)
+from pipelines.shards import WriteShards
+
+SMALL = pa.schema(
+    [pa.field("rid", pa.string(), nullable=False), pa.field("lang", pa.string()), pa.field("x", pa.int64())],
+    metadata={b"xlcorpus.schema": b"small", b"xlcorpus.schema_version": b"1"},
+)
+
+DATAFLOW = {
+    "project": "my-project",
+    "region": "europe-west4",
+    "temp_location": "gs://my-bucket/tmp",
+    "staging_location": "gs://my-bucket/staging",
+    "service_account_email": "runner@my-project.iam.gserviceaccount.com",
+    "machine_type": "n2-standard-8",
+    "max_num_workers": 50,
+    "sdk_container_image": "europe-docker.pkg.dev/my-project/xl/xlcorpus-beam:0.1.0",
+}
+
+
+def test_local_one_and_many_workers():
+    one = pipeline_options(RunnerSpec(kind="local", workers=1), "j")
+    assert one.view_as(StandardOptions).runner == "FnApiRunner"
+    assert one.view_as(DirectOptions).direct_num_workers == 1
+    many = pipeline_options(RunnerSpec(kind="local", workers=4), "j")
+    assert many.view_as(DirectOptions).direct_running_mode == "multi_processing"
+    assert many.view_as(DirectOptions).direct_num_workers == 4
+
+
+def test_dataflow_every_option_from_config():
+    cfg = Config.model_validate({"runner": {"kind": "dataflow", "dataflow": DATAFLOW, "extra_args": ["--experiments=x"]}})
+    args = pipeline_args(runner_spec(cfg), "xlcorpus-mono-1234")
+    opts = validated_options(runner_spec(cfg), "xlcorpus-mono-1234")  # Beam's own validator accepts them
+    gc = opts.view_as(GoogleCloudOptions)
+    assert opts.view_as(StandardOptions).runner == "DataflowRunner"
+    assert (gc.project, gc.region, gc.temp_location, gc.staging_location) == (
+        "my-project", "europe-west4", "gs://my-bucket/tmp", "gs://my-bucket/staging")
+    assert gc.service_account_email == DATAFLOW["service_account_email"]
+    assert gc.job_name == "xlcorpus-mono-1234"
+    w = opts.view_as(WorkerOptions)
+    assert (w.machine_type, w.max_num_workers, w.sdk_container_image) == ("n2-standard-8", 50, DATAFLOW["sdk_container_image"])
+    # A custom container already holds the package: the SDK must not be staged from this machine.
+    assert "--sdk_location=container" in args and opts.view_as(SetupOptions).sdk_location == "container"
+    assert opts.view_as(SetupOptions).save_main_session is False
+    assert args[-1] == "--experiments=x"
+
+
+@pytest.mark.parametrize(
+    "spec,runner,key,value",
+    [
+        (RunnerSpec(kind="flink", flink_master="flink-jm:8081"), "FlinkRunner", "flink_master", "flink-jm:8081"),
+        (RunnerSpec(kind="flink", job_endpoint="localhost:8099"), "PortableRunner", "job_endpoint", "localhost:8099"),
+        (RunnerSpec(kind="spark", spark_master_url="spark://sm:7077"), "SparkRunner", "spark_master_url", "spark://sm:7077"),
+        (RunnerSpec(kind="spark", job_endpoint="localhost:8099"), "PortableRunner", "job_endpoint", "localhost:8099"),
+    ],
+)
+def test_flink_and_spark_master_vs_job_endpoint(spec, runner, key, value):
+    spec.environment_type = "DOCKER"
+    spec.sdk_container_image = "registry/xlcorpus-beam:0.1.0"
+    opts = validated_options(spec, "xlcorpus-wiki-1")
+    assert opts.view_as(StandardOptions).runner == runner
+    assert opts.get_all_options()[key] == value
+    p = opts.view_as(PortableOptions)
+    # The SDK container of docker/ becomes the workers' environment.
+    assert (p.environment_type, p.environment_config) == ("DOCKER", "registry/xlcorpus-beam:0.1.0")
+
+
+def test_job_endpoint_wins_over_master_and_config_maps_to_spec():
+    cfg = Config.model_validate({"runner": {"kind": "spark", "spark": {
+        "master": "spark://sm:7077", "job_endpoint": "js:8099", "environment_type": "LOOPBACK"}}})
+    args = pipeline_args(runner_spec(cfg), "j")
+    assert "--runner=PortableRunner" in args and "--job_endpoint=js:8099" in args
+    assert "--environment_type=LOOPBACK" in args and not any(a.startswith("--spark_master_url") for a in args)
+
+
+@pytest.mark.parametrize(
+    "runner,section,fields",
+    [
+        ("dataflow", {}, ["runner.dataflow.project", "runner.dataflow.region", "runner.dataflow.temp_location"]),
+        ("dataflow", {"project": "p", "region": "r"}, ["runner.dataflow.temp_location"]),
+        ("flink", {}, ["runner.flink.master", "runner.flink.job_endpoint"]),
+        ("spark", {}, ["runner.spark.master", "runner.spark.job_endpoint"]),
+    ],
+)
+def test_missing_option_names_the_config_field(runner, section, fields):
+    cfg = Config.model_validate({"runner": {"kind": runner, runner: section}})
+    with pytest.raises(RunnerOptionsError) as e:
+        pipeline_args(runner_spec(cfg), "j")
+    for f in fields:
+        assert f in str(e.value)
+    assert "runner.dataflow.project" not in str(e.value) or "project" not in section
+
+
+def test_beam_validation_becomes_runner_options_error():
+    spec = RunnerSpec(kind="dataflow", project="my-project", region="r", temp_location="/local/not/gcs")
+    with pytest.raises(RunnerOptionsError, match="temp_location"):
+        validated_options(spec, "j")
+
+
+def _small_pipeline(options, out_dir: str):
+    p = beam.Pipeline(options=options)
+    rows = [{"rid": f"r{i}", "lang": "eng_Latn" if i % 2 else "deu_Latn", "x": i} for i in range(6)]
+    _ = (
+        p
+        | "Create" >> beam.Create(rows)
+        | "Square" >> beam.Map(lambda r: {**r, "x": r["x"] * r["x"]})
+        | "WriteShards" >> WriteShards(out_dir, SMALL, lambda r: r["lang"], "rid")
+    )
+    return p
+
+
+@pytest.mark.parametrize(
+    "spec,image",
+    [
+        (RunnerSpec(kind="local", workers=2), None),
+        (RunnerSpec(kind="dataflow", **DATAFLOW), DATAFLOW["sdk_container_image"]),
+        (RunnerSpec(kind="flink", flink_master="jm:8081", environment_type="LOOPBACK"), None),
+        (RunnerSpec(kind="flink", job_endpoint="js:8099", environment_type="DOCKER", sdk_container_image="img:1"), "img:1"),
+        (RunnerSpec(kind="spark", spark_master_url="spark://sm:7077", environment_type="DOCKER",
+                    sdk_container_image="img:2"), "img:2"),
+        (RunnerSpec(kind="spark", job_endpoint="js:8099", environment_type="EXTERNAL", environment_config="pool:50000"),
+         None),
+    ],
+    ids=["local", "dataflow", "flink-master", "flink-endpoint", "spark-master", "spark-endpoint"],
+)
+def test_graph_serializes_under_each_runner(tmp_path, spec, image):
+    from apache_beam.portability.api import beam_runner_api_pb2
+
+    options = validated_options(spec, "xlcorpus-test-1")
+    out_dir = str(tmp_path / "never-written")
+    p = _small_pipeline(options, out_dir)
+    proto = p.to_runner_api()
+    again = beam_runner_api_pb2.Pipeline.FromString(proto.SerializeToString())
+    assert again == proto
+    names = {t.unique_name for t in proto.components.transforms.values()}
+    assert {"Create", "Square", "WriteShards", "WriteShards/GroupShard"} <= names
+    graph = pipeline_graph(p, options)
+    assert [t["name"] for t in graph["transforms"]] == ["Create", "Square", "WriteShards"]
+    assert graph["runner"] == options.view_as(StandardOptions).runner
+    if image:
+        assert image in [e.get("image") for e in graph["environments"].values()]
+    lines = format_graph(graph, depth=2)
+    assert lines[0].startswith("Create") and any(line.strip().startswith("GroupShard") for line in lines)
+    assert not os.path.exists(out_dir)  # serializing runs nothing
+
+
+def _cfg(tmp_path, **runner) -> Config:
+    return load_config(None, {"out": str(tmp_path / "out"), "runner": runner or {"kind": "local"}})
+
+
+def _stage_body(cfg: Config, n: int):
+    def body(staging: str) -> dict[str, int]:
+        rows = [{"rid": f"r{i:03d}", "lang": "eng_Latn", "x": i} for i in range(n)]
+
+        def build(p):
+            _ = (p | beam.Create(rows) | WriteShards(os.path.join(staging, "small"), SMALL, lambda r: r["lang"], "rid"))
+
+        run_beam(cfg, "small", build)
+        return {"rows.read": n, "rows.kept": n}
+
+    return body
+
+
+def test_dry_run_describes_and_marks_nothing(tmp_path):
+    cfg = _cfg(tmp_path, kind="dataflow", dataflow=DATAFLOW)
+    graphs = tmp_path / "graphs"
+    with dry_run(str(graphs)) as plan:
+        report = run_stage(cfg, "small", {"n": 5}, {}, [Product("small", SMALL)], _stage_body(cfg, 5))
+    assert report.extra == {"dry_run": True, "pipeline": True, "up_to_date": False}
+    graph = json.loads((graphs / "small.graph.json").read_text())
+    assert graph["runner"] == "DataflowRunner" and graph["stage"] == "small"
+    assert graph["pipeline_args"]["project"] == "my-project"
+    assert DATAFLOW["sdk_container_image"] in [e.get("image") for e in graph["environments"].values()]
+    assert plan.files["small"] == str(graphs / "small.graph.json")
+    assert not (tmp_path / "out").exists()  # no marker, no staging, no product
+
+
+def test_dry_run_reports_up_to_date_stage(tmp_path):
+    cfg = _cfg(tmp_path)
+    done = run_stage(cfg, "small", {"n": 3}, {}, [Product("small", SMALL)], _stage_body(cfg, 3))
+    marker = open(marker_path(cfg, "small")).read()
+    with dry_run(str(tmp_path / "graphs")):
+        dry = run_stage(cfg, "small", {"n": 3}, {}, [Product("small", SMALL)], _stage_body(cfg, 3))
+        changed = run_stage(cfg, "small", {"n": 4}, {}, [Product("small", SMALL)], _stage_body(cfg, 4))
+    assert not done.skipped and dry.extra["up_to_date"] and not changed.extra["up_to_date"]
+    assert open(marker_path(cfg, "small")).read() == marker  # the dry run left the marker alone
