@@ -66,6 +66,38 @@ def forced_stages(stages: list[str], force: list[str] | None) -> dict[str, bool]
     return out
 
 
+def preflight(cfg: Config) -> None:
+    """Check every local input a config names before anything starts (no Prefect server, no Beam).
+
+    For each enabled stage's section, every `inputs` list (also nested, e.g. wiki.wikidata.inputs) is
+    checked: a string pattern must match a file, and a `*_path` of a dict entry must exist. Remote
+    patterns (gs://, s3://) are left to the stage, which reads them with Beam's filesystems.
+    """
+    import os
+
+    from flows.config import ConfigError
+    from flows.stage_runner import expand_inputs
+
+    def walk(node, where: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "inputs" and isinstance(value, list):
+                    for i, item in enumerate(value):
+                        if isinstance(item, str) and "://" not in item:
+                            expand_inputs([item], f"{where}.inputs")
+                        elif isinstance(item, dict):
+                            for k, v in item.items():
+                                if k.endswith("_path") and isinstance(v, str) and v and "://" not in v \
+                                        and not os.path.exists(v):
+                                    raise ConfigError(f"{where}.inputs[{i}].{k}: file not found: {v!r} "
+                                                      "(check the path in the config)")
+                else:
+                    walk(value, f"{where}.{key}")
+
+    for stage in enabled_stages(cfg):
+        walk(getattr(cfg, stage).model_dump(mode="json"), stage)
+
+
 # Stages that build no Beam pipeline: a dry run must not run them (train would train).
 NON_BEAM_STAGES = ("train",)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 from pathlib import Path
@@ -108,27 +109,48 @@ def check_runner(cfg) -> None:
     guarded(validated_options, runner_spec(cfg), "xlcorpus-check")
 
 
+class _StripUserTracebacks(logging.Filter):
+    """Prefect logs a failed run's traceback; for an error the user can fix, the message is enough."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from flows.errors import user_errors
+
+        if record.exc_info and isinstance(record.exc_info[1], user_errors()):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _no_tracebacks_for_user_errors() -> None:
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _StripUserTracebacks) for f in logger.filters):
+            logger.addFilter(_StripUserTracebacks())
+
+
 def run_build(cfg, force: list[str]) -> list[dict]:
-    from flows.build_corpus import build_corpus, enabled_stages, forced_stages
+    from flows.build_corpus import build_corpus, enabled_stages, forced_stages, preflight
 
     check_runner(cfg)
     if not enabled_stages(cfg):
         fail("the config enables no stage with inputs: set e.g. mono.inputs to your WARC/WET files")
     guarded(forced_stages, enabled_stages(cfg), force)
+    guarded(preflight, cfg)  # missing inputs fail here, before a Prefect server starts
+    _no_tracebacks_for_user_errors()
     results = guarded(build_corpus, cfg.model_dump(mode="json"), force)
     print_summaries(cfg, results)
     console.print(f"outputs in [bold]{cfg.out}[/]")
     return results
 
 
-def run_dry(cfg, graph_dir: Optional[str]) -> list[dict]:
+def run_dry(cfg, graph_dir: str | None) -> list[dict]:
     """`build --dry-run`: validate the runner, build each stage's pipeline, print it; run nothing."""
-    from flows.build_corpus import dry_run_build, enabled_stages
+    from flows.build_corpus import dry_run_build, enabled_stages, preflight
     from pipelines.runners import format_graph
 
     check_runner(cfg)
     if not enabled_stages(cfg):
         fail("the config enables no stage with inputs: set e.g. mono.inputs to your WARC/WET files")
+    guarded(preflight, cfg)
     if graph_dir is None:  # a remote OUT (gs://) may not be writable from here; keep graphs local then
         graph_dir = "xlcorpus-dryrun" if "://" in cfg.out else os.path.join(cfg.out, "_dryrun")
     results = guarded(dry_run_build, cfg, graph_dir, lambda m: None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from pipelines.scripts import dominant_script
+from pipelines.scripts import dominant_script, script_counts
 
 # ISO 639-1 → ISO 639-3 (all 184 two-letter codes).
 _ISO1 = dict(
@@ -113,14 +113,37 @@ def default_script(iso3: str) -> str:
     return DEFAULT_SCRIPT.get(iso3, "Latn")
 
 
+def _family_count(counts, script: str) -> int:
+    if script == "Jpan":
+        return counts.get("Hani", 0) + counts.get("Hira", 0) + counts.get("Kana", 0)
+    if script in ("Hang", "Kore"):
+        return counts.get("Hang", 0) + counts.get("Hani", 0)
+    return counts.get(script, 0)
+
+
+def script_of(iso3: str, text: str) -> str | None:
+    """Script a text of language `iso3` is written in; None when the text has no letters.
+
+    The language's usual script wins whenever it holds a fair share (≥ 25 %) of the letters, so an
+    English cookie banner on a Chinese page does not make it ``zho_Latn``; otherwise the text's
+    dominant script is taken (``srp`` in Latin letters → ``srp_Latn``).
+    """
+    counts = script_counts(text)
+    if not counts:
+        return None
+    usual = default_script(iso3)
+    if _family_count(counts, usual) >= 0.25 * max(counts.values()):
+        return usual
+    found = dominant_script(text)
+    return _SCRIPT_FAMILY.get(iso3, {}).get(found, found)
+
+
 def lang_code(code: str, text: str | None = None) -> str:
-    """``xxx_Scrp`` for a language code: a script given in the code wins; else the dominant script
-    of `text` (when it has letters); else the language's default script."""
+    """``xxx_Scrp`` for a language code: a script given in the code wins; else the script of `text`
+    (see script_of); else the language's default script."""
     iso3, script = split_code(code)
     if script is None and text:
-        found = dominant_script(text)
-        if found != "Zyyy":
-            script = _SCRIPT_FAMILY.get(iso3, {}).get(found, found)
+        script = script_of(iso3, text)
     if script is None:
         script = default_script(iso3)
     return f"{iso3}_{script}"

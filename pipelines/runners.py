@@ -8,6 +8,7 @@ spark    : SparkRunner against a Spark master, or PortableRunner with a job endp
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -122,7 +123,14 @@ def validated_options(spec: RunnerSpec, job_name: str) -> PipelineOptions:
     from apache_beam.runners.runner import create_runner
 
     options = pipeline_options(spec, job_name)
-    errors = PipelineOptionsValidator(options, create_runner(options.view_as(StandardOptions).runner)).validate()
+    # Beam also logs each problem as a warning while validating; the error below already says it once.
+    beam_log = logging.getLogger("apache_beam.options.pipeline_options")
+    level = beam_log.level
+    beam_log.setLevel(logging.ERROR)
+    try:
+        errors = PipelineOptionsValidator(options, create_runner(options.view_as(StandardOptions).runner)).validate()
+    finally:
+        beam_log.setLevel(level)
     if errors:
         raise RunnerOptionsError(f"runner {spec.kind!r}: Beam rejects the options: " + " ".join(errors))
     return options

@@ -6,7 +6,9 @@ This package imports pyarrow only: pipelines, flows and xlmodel all depend on it
 from schemas.base import SCHEMA_NAME_KEY, SCHEMA_VERSION_KEY, schema_id, with_identity
 from schemas.codeswitch import CODESWITCH
 from schemas.documents import DOCUMENTS, REJECTS
+from schemas.parallel import ALIGNMENTS, LEXICON, PAIRS
 from schemas.tokens import TOKENS
+from schemas.wiki import ENTITY_SENTENCES
 
 __all__ = [
     "SCHEMA_NAME_KEY",
@@ -17,4 +19,12 @@ __all__ = [
     "REJECTS",
     "CODESWITCH",
     "TOKENS",
+    "PAIRS",
+    "ALIGNMENTS",
+    "LEXICON",
+    "ENTITY_SENTENCES",
 ]
+
+# Every product schema, by name (reports and validators look products up here).
+ALL = {s.metadata[SCHEMA_NAME_KEY].decode(): s for s in
+       (DOCUMENTS, REJECTS, CODESWITCH, TOKENS, PAIRS, ALIGNMENTS, LEXICON, ENTITY_SENTENCES)}

@@ -29,6 +29,8 @@ DOCUMENTS = with_identity(
         # near-duplicate clustering (pipelines.neardup); size 1 = unique
         pa.field("dup_cluster_id", pa.string()),
         pa.field("dup_cluster_size", pa.int32()),
+        # fraction of non-empty lines whose own LID label is `lang` (null unless mono.lid_per_line)
+        pa.field("line_lang_frac", pa.float32()),
     ],
 )
 

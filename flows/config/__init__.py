@@ -36,26 +36,30 @@ class Strict(BaseModel):
 
 
 class DataflowConfig(Strict):
-    project: str | None = None
-    region: str | None = None
-    temp_location: str | None = None
-    staging_location: str | None = None
-    service_account_email: str | None = None
-    machine_type: str | None = None
-    max_num_workers: int | None = None
-    sdk_container_image: str | None = None
+    project: str | None = Field(None, description="GCP project id (required for dataflow)")
+    region: str | None = Field(None, description="Dataflow region, e.g. europe-west4 (required for dataflow)")
+    temp_location: str | None = Field(None, description="gs:// folder for temporary files (required for dataflow)")
+    staging_location: str | None = Field(None, description="gs:// folder for staged files; default temp_location")
+    service_account_email: str | None = Field(None, description="worker service account")
+    machine_type: str | None = Field(None, description="worker machine type, e.g. n2-standard-8")
+    max_num_workers: int | None = Field(None, description="autoscaling limit")
+    sdk_container_image: str | None = Field(
+        None, description="custom SDK container (docker/Dockerfile); the SDK is then not staged"
+    )
 
 
 class PortableConfig(Strict):
     master: str | None = Field(None, description="Flink master host:port or Spark master URL")
     job_endpoint: str | None = Field(None, description="Beam job server endpoint (PortableRunner)")
     environment_type: str | None = Field(None, description="DOCKER | PROCESS | EXTERNAL | LOOPBACK")
-    environment_config: str | None = None
-    sdk_container_image: str | None = None
+    environment_config: str | None = Field(None, description="container image / process command / worker pool address")
+    sdk_container_image: str | None = Field(
+        None, description="SDK container for DOCKER environments when environment_config is unset"
+    )
 
 
 class RunnerConfig(Strict):
-    kind: Literal["local", "dataflow", "flink", "spark"] = "local"
+    kind: Literal["local", "dataflow", "flink", "spark"] = Field("local", description="where Beam pipelines run")
     workers: int = Field(1, ge=1, description="local: worker processes (multi_processing when > 1)")
     dataflow: DataflowConfig = DataflowConfig()
     flink: PortableConfig = PortableConfig()
@@ -99,7 +103,7 @@ def check_language(code: str) -> str:
 
 class Config(Strict):
     out: str = Field("out", description="output root: local path or gs:// / s3:// URI")
-    seed: int = 0
+    seed: int = Field(0, description="seed of every sampling decision (part of each stage key)")
     languages: list[str] = Field(
         default_factory=list, description="training language set (xxx_Scrp); empty = every language found"
     )

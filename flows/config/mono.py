@@ -1,8 +1,62 @@
-"""Config section `mono` (owned by the mono stage; see flows/stages/mono.py)."""
+"""Config section `mono`: web/document inputs → documents/ (see flows/stages/mono.py)."""
+
+from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class QualityConfig(BaseModel):
+    """Filters over the quality signals; null switches one off. Defaults are loose on purpose so that
+    legitimate non-English text survives (English-tuned Gopher/C4 rules would not)."""
+
+    model_config = ConfigDict(extra="forbid")
+    min_chars: int | None = Field(50, description="drop documents with fewer characters (too_short)")
+    min_words: int | None = Field(
+        10, description="drop documents with fewer words (too_short); characters count as words in Han/kana/Thai…"
+    )
+    max_symbol_ratio: float | None = Field(
+        0.3, description="max share of punctuation+symbol chars among non-space chars (too_many_symbols)"
+    )
+    max_digit_ratio: float | None = Field(0.3, description="max share of digits among non-space chars (too_many_digits)")
+    max_dup_line_frac: float | None = Field(
+        0.5, description="max share of lines repeated inside the document (too_many_dup_lines)"
+    )
+    min_mean_word_len: float | None = Field(None, description="min mean word length, spaced scripts only (bad_word_length)")
+    max_mean_word_len: float | None = Field(
+        30.0, description="max mean word length, spaced scripts only: base64 / glued URLs (bad_word_length)"
+    )
+    min_punct_end_frac: float | None = Field(
+        None, description="min share of lines ending in punctuation (too_few_punct_lines); off: English-centric"
+    )
+    per_lang: dict[str, dict[str, float | int | None]] = Field(
+        default_factory=dict, description="per-language overrides, e.g. {zho_Hani: {min_chars: 30}}"
+    )
+
+
 class MonoConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    inputs: list[str] = Field(default_factory=list, description="input files or globs")
+    inputs: list[str] = Field(
+        default_factory=list,
+        description="input files or globs; format by extension: .warc[.gz], .wet[.gz]/.warc.wet.gz, .jsonl[.gz], .parquet",
+    )
+    text_field: str = Field("text", description="JSONL key / Parquet column holding the document text")
+    html_main_content: bool = Field(
+        False, description="HTML → text keeps only main content (resiliparse heuristics) instead of all visible text"
+    )
+    lid_model_path: str | None = Field(
+        None, description="fastText LID model (.bin/.ftz: GlotLID, OpenLID, …); null = embedded lid.176.ftz"
+    )
+    lid_threshold: float = Field(0.5, ge=0, le=1, description="default min LID probability (CCNet uses 0.5)")
+    lid_thresholds: dict[str, float] = Field(
+        default_factory=dict, description="per-language min LID probability, keys xxx_Scrp"
+    )
+    languages: list[str] = Field(
+        default_factory=list, description="allow-list of xxx_Scrp codes (others: lang_not_wanted); empty = all"
+    )
+    lid_per_line: bool = Field(False, description="also identify each line (fills line_lang_frac; ~2× LID cost)")
+    quality: QualityConfig = Field(default_factory=QualityConfig, description="quality filters")
+    dedup_docs: bool = Field(True, description="whole-document exact dedup (exact_duplicate)")
+    dedup_lines: bool = Field(True, description="CCNet-style corpus-wide line dedup")
+    min_chars_after_dedup: int = Field(50, ge=0, description="documents shorter after line dedup are dropped")
+    min_words_after_dedup: int = Field(10, ge=0, description="documents with fewer words after line dedup are dropped")
+    target_shard_mb: float = Field(64.0, gt=0, description="target size of a documents/ shard")

@@ -26,7 +26,7 @@ class NearDupConfig(BaseModel):
         description="check candidate pairs: none, estimated (signature agreement) or exact (shingle-set Jaccard)",
     )
     max_rounds: int = Field(
-        8, ge=1, description="connected-components rounds; the run fails if they do not converge (raise this)"
+        16, ge=1, description="connected-components rounds (large-star + small-star); the run fails if they do not converge: raise this"
     )
     max_pair_bucket: int = Field(
         32, ge=2, description="LSH buckets up to this size emit all pairs, larger ones a star to their first doc"

@@ -1,15 +1,187 @@
-"""Stage `encode` (not built yet)."""
+"""Stage `encode`: every text product → token shards (OUT/tokens/<objective>/…) + sampling.json.
+
+mlm from documents, tlm from pairs, cs from ALM/dictionary code-switched samples, entity from
+EntityCS samples; each objective is its own product (manifest per objective dir, empty when it
+had no input). sampling.json is derived from the committed shards after the stage, so it is
+rewritten identically on a skipped rerun.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import posixpath
 
-def enabled(cfg) -> bool:
-    return False
+from flows.config import Config, ConfigError
+from flows.stage_runner import Product, StageReport, fingerprint_product, run_beam, run_stage
+from schemas.manifest import MANIFEST_NAME, ManifestError, read_manifest
+from schemas.tokens import OBJECTIVES
+
+STAGE = "encode"
+TOKENS_DIR = "tokens"
+REJECTS_DIR = "rejects/encode"
+SAMPLING_NAME = "sampling.json"
+TOKENIZER_MODEL = "tokenizer/spm.model"
 
 
-def run(cfg, force: bool = False, log_fn=None):
-    raise NotImplementedError("stage encode is not built yet")
+def _exists(path: str) -> bool:
+    import pyarrow.fs as pafs
+
+    from pipelines.shards import filesystem
+
+    fs, p = filesystem(path)
+    return fs.get_file_info(p).type != pafs.FileType.NotFound
 
 
-def summarize(cfg, result: dict):
-    return None
+def _read(path: str) -> bytes:
+    from pipelines.shards import filesystem
+
+    fs, p = filesystem(path)
+    with fs.open_input_stream(p) as f:
+        return f.read()
+
+
+def _write(path: str, text: str) -> None:
+    from pipelines.shards import filesystem
+
+    fs, p = filesystem(path)
+    fs.create_dir(posixpath.dirname(p), recursive=True)
+    with fs.open_output_stream(p) as f:
+        f.write(text.encode("utf-8"))
+
+
+def input_dirs(cfg: Config) -> dict[str, list[str]]:
+    """objective → product dirs (relative to OUT) configured for it."""
+    e = cfg.encode
+    wanted = {"mlm": [e.documents], "tlm": [e.pairs], "cs": list(e.codeswitch), "entity": [e.entity]}
+    return {obj: wanted[obj] for obj in OBJECTIVES if obj in e.objectives}
+
+
+def existing_inputs(cfg: Config) -> dict[str, list[str]]:
+    """objective → the configured product dirs that exist (have a manifest); others are skipped."""
+    return {
+        obj: [rel for rel in rels if _exists(posixpath.join(cfg.out, rel, MANIFEST_NAME))]
+        for obj, rels in input_dirs(cfg).items()
+    }
+
+
+def enabled(cfg: Config) -> bool:
+    from flows.stages import tokenizer
+
+    has_tokenizer = _exists(posixpath.join(cfg.out, TOKENIZER_MODEL)) or (
+        "tokenizer" in cfg.stages and tokenizer.enabled(cfg))
+    has_input = any(existing_inputs(cfg).values()) or tokenizer.upstream_enabled(cfg)
+    return has_tokenizer and has_input
+
+
+def products() -> list[Product]:
+    from schemas.documents import REJECTS
+    from schemas.tokens import TOKENS
+
+    return [Product(f"{TOKENS_DIR}/{obj}", TOKENS) for obj in OBJECTIVES] + [Product(REJECTS_DIR, REJECTS)]
+
+
+def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
+    from pipelines.encode.pipeline import EncodeSettings, build_encode
+    from pipelines.tokenizer.sources import shard_paths
+
+    model_path = posixpath.join(cfg.out, TOKENIZER_MODEL)
+    if not _exists(model_path):
+        raise ConfigError(f"encode: no tokenizer at {model_path}: run the tokenizer stage first")
+    inputs = existing_inputs(cfg)
+    if not any(inputs.values()):
+        wanted = sorted({rel for rels in input_dirs(cfg).values() for rel in rels})
+        raise ConfigError(f"encode: none of {', '.join(wanted)} exists under {cfg.out}: run the stages that "
+                          "produce them first (or set encode.objectives)")
+    model = _read(model_path)
+    fingerprints = {rel: fingerprint_product(posixpath.join(cfg.out, rel)) for rels in inputs.values() for rel in rels}
+    fingerprints["tokenizer"] = hashlib.sha256(model).hexdigest()
+    e = cfg.encode
+    settings = EncodeSettings(
+        max_tokens=e.max_tokens, tlm_max_tokens_per_side=e.tlm_max_tokens_per_side,
+        languages=frozenset(cfg.languages) if cfg.languages else None, spm_threads=e.spm_threads,
+    )
+    shards = {obj: [p for rel in rels for p in shard_paths(posixpath.join(cfg.out, rel))]
+              for obj, rels in inputs.items()}
+
+    def body(staging: str) -> dict[str, int]:
+        out_root = posixpath.join(staging, TOKENS_DIR)
+        counters = run_beam(cfg, STAGE, lambda p: build_encode(
+            p, shards, model_path, fingerprints["tokenizer"], out_root, posixpath.join(staging, REJECTS_DIR), settings,
+            target_shard_bytes=int(e.target_shard_mb * 1024 * 1024),
+            compression=None if e.compression == "none" else e.compression, batch_size=e.batch_size,
+            source_root=cfg.out))
+        _ensure_dirs(staging)
+        return counters
+
+    report = run_stage(cfg, STAGE, cfg.encode, fingerprints, products(), body, force=force, log_fn=log_fn)
+    write_sampling(cfg)
+    return report
+
+
+def _ensure_dirs(staging: str) -> None:
+    """An objective (or rejects) with nothing written still gets its product dir (and manifest)."""
+    from pipelines.shards import filesystem
+
+    for p in products():
+        fs, d = filesystem(posixpath.join(staging, p.rel_dir))
+        fs.create_dir(d, recursive=True)
+
+
+def write_sampling(cfg: Config) -> dict:
+    """(Re)write OUT/tokens/sampling.json from the committed token shards; checks them against
+    their manifests first (a sampling manifest must never disagree with the files it lists)."""
+    from pipelines.encode.sampling import build_sampling, dumps, partition_totals
+    from pipelines.tokenizer.train import tokenizer_info
+
+    root = posixpath.join(cfg.out, TOKENS_DIR)
+    totals = {}
+    for obj in OBJECTIVES:
+        d = posixpath.join(root, obj)
+        t = partition_totals(d)
+        m = read_manifest(d)
+        if {k: v["examples"] for k, v in t.items()} != m.partitions:
+            raise ManifestError(f"{d}: shards on disk do not match manifest.json (rerun with --force encode)")
+        totals[obj] = t
+    info = _tokenizer_info(cfg, tokenizer_info)
+    sampling = build_sampling(totals, cfg.encode.alpha, cfg.seed, info)
+    _write(posixpath.join(root, SAMPLING_NAME), dumps(sampling))
+    return sampling
+
+
+def _tokenizer_info(cfg: Config, tokenizer_info) -> dict:
+    import os
+    import tempfile
+
+    model_path = posixpath.join(cfg.out, TOKENIZER_MODEL)
+    if "://" in model_path:  # tokenizer_info reads a local file
+        with tempfile.TemporaryDirectory() as tmp:
+            local = os.path.join(tmp, "spm.model")
+            with open(local, "wb") as f:
+                f.write(_read(model_path))
+            info = tokenizer_info(local)
+    else:
+        info = tokenizer_info(model_path)
+    return {**info, "model": "../tokenizer/spm.model", "hf_dir": "../tokenizer/hf"}
+
+
+def read_sampling(cfg: Config) -> dict | None:
+    import json
+
+    path = posixpath.join(cfg.out, TOKENS_DIR, SAMPLING_NAME)
+    return json.loads(_read(path)) if _exists(path) else None
+
+
+def summarize(cfg: Config, result: dict):
+    from rich.table import Table
+
+    sampling = read_sampling(cfg)
+    if sampling is None:
+        return None
+    table = Table(title=f"encode: token streams (α={sampling['alpha']}, vocab {sampling['tokenizer']['vocab_size']})")
+    for col in ("objective", "stream", "examples", "tokens", "p raw", "p smoothed"):
+        table.add_column(col, justify="left" if col in ("objective", "stream") else "right")
+    for obj, o in sampling["objectives"].items():
+        for stream, s in o["streams"].items():
+            table.add_row(obj, stream, str(s["examples"]), str(s["tokens"]), f"{s['p_raw']:.3f}",
+                          f"{s['p_smoothed']:.3f}")
+    return table

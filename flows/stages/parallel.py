@@ -1,15 +1,158 @@
-"""Stage `parallel` (not built yet)."""
+"""Stage `parallel`: parallel corpora → pairs, alignments, lexicon, ALM and dictionary code-switching.
+
+Products (partition = language pair `src-tgt`, rejects by reason): OUT/pairs, OUT/alignments,
+OUT/lexicon, OUT/codeswitch/alm, OUT/codeswitch/dict, OUT/rejects/parallel.
+"""
 
 from __future__ import annotations
 
+import os
+import posixpath
 
-def enabled(cfg) -> bool:
-    return False
+from flows.config import Config, ConfigError
+from flows.errors import InputError
+from flows.stage_runner import Product, StageReport, expand_inputs, fingerprint_file, run_beam, run_stage
+
+STAGE = "parallel"
 
 
-def run(cfg, force: bool = False, log_fn=None):
-    raise NotImplementedError("stage parallel is not built yet")
+def enabled(cfg: Config) -> bool:
+    return bool(cfg.parallel.inputs)
 
 
-def summarize(cfg, result: dict):
-    return None
+def input_specs(cfg: Config) -> list:
+    """InputSpecs from the config: plain paths/globs (format and pair from the name) or mappings."""
+    from pipelines.parallel.readers import ParallelInputError, check_spec, make_spec
+
+    specs = []
+    try:
+        for entry in cfg.parallel.inputs:
+            if isinstance(entry, str):
+                specs += [make_spec({"path": f}) for f in expand_inputs([entry], "parallel.inputs")]
+                continue
+            raw = entry.model_dump(exclude_none=True)
+            if raw.get("input_path"):
+                for f in expand_inputs([raw["input_path"]], "parallel.inputs"):
+                    specs.append(make_spec({**raw, "input_path": f}))
+            else:
+                specs.append(make_spec(raw))
+        for spec in specs:
+            check_spec(spec)
+    except ParallelInputError as e:
+        raise InputError(str(e)) from e
+    return specs
+
+
+def settings(cfg: Config):
+    """Plain pipeline settings (pipelines never see pydantic) from the config section."""
+    from pipelines.parallel.align import AlignSettings
+    from pipelines.parallel.alm import AlmSettings
+    from pipelines.parallel.clean import CleanSettings
+    from pipelines.parallel.dictcs import DictSettings
+    from pipelines.parallel.eflomal_run import EflomalParams
+    from pipelines.parallel.pipeline import ParallelSettings
+    from pipelines.parallel.simalign_batched import SimAlignParams
+
+    c = cfg.parallel
+    a = c.align
+    return ParallelSettings(
+        clean=CleanSettings(**c.clean.model_dump()),
+        align=AlignSettings(aligner=a.aligner, chunk_size=a.chunk_size, eflomal=EflomalParams(**a.eflomal.model_dump()),
+                            simalign=SimAlignParams(**a.simalign.model_dump())),
+        lexicon_min_count=c.lexicon.min_count,
+        alm=AlmSettings(samples=c.alm.samples, max_phrase_words=c.alm.max_phrase_words,
+                        max_switch_ratio=c.alm.max_switch_ratio, directions=tuple(c.alm.directions)),
+        dict=DictSettings(p=c.dictionary.p, choose=c.dictionary.choose, max_candidates=c.dictionary.max_candidates,
+                          samples=c.dictionary.samples),
+        make_alm=c.alm.enabled,
+        make_dict=c.dictionary.enabled,
+        seed=cfg.seed,
+        target_shard_bytes=int(c.target_shard_mb * 1024 * 1024),
+    )
+
+
+def _check_aligner(cfg: Config) -> None:
+    """Fail before the pipeline on an aligner that cannot run (clear message, not a worker traceback)."""
+    a = cfg.parallel.align
+    if a.aligner == "eflomal":
+        from pipelines.parallel.eflomal_run import EflomalSetupError, seed_shim
+
+        try:
+            seed_shim()
+        except EflomalSetupError as e:
+            raise ConfigError(str(e)) from e
+        if a.eflomal.priors_path and not os.path.isfile(a.eflomal.priors_path):
+            raise ConfigError(f"parallel.align.eflomal.priors_path not found: {a.eflomal.priors_path}")
+    else:
+        path = a.simalign.model_path
+        if not path:
+            raise ConfigError("parallel.align.aligner=simalign needs parallel.align.simalign.model_path (a local model folder)")
+        if "://" not in path and not os.path.isfile(os.path.join(path, "config.json")):
+            raise ConfigError(f"parallel.align.simalign.model_path {path} is not a model folder (no config.json)")
+
+
+def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
+    from pipelines.parallel.pipeline import PRODUCTS, build_parallel, product_names
+
+    specs = input_specs(cfg)
+    _check_aligner(cfg)
+    s = settings(cfg)
+    fingerprints = {f: fingerprint_file(f) for spec in specs for f in spec.sources}
+    if s.align.aligner == "simalign" and s.align.simalign.model_path:
+        cfg_file = posixpath.join(s.align.simalign.model_path, "config.json")
+        if os.path.isfile(cfg_file):
+            fingerprints[cfg_file] = fingerprint_file(cfg_file)
+    names = product_names(s)
+    products = [Product(PRODUCTS[n][0], PRODUCTS[n][1]) for n in names]
+
+    def body(staging: str) -> dict[str, int]:
+        counters = run_beam(cfg, STAGE, lambda p: build_parallel(p, specs, s, staging))
+        for n in names:  # an empty product still gets its directory (and a manifest of 0 rows)
+            d = posixpath.join(staging, PRODUCTS[n][0])
+            if "://" in d:
+                from apache_beam.io.filesystems import FileSystems
+
+                if not FileSystems.exists(d):
+                    FileSystems.mkdirs(d)
+            else:
+                os.makedirs(d, exist_ok=True)
+        return counters
+
+    return run_stage(cfg, STAGE, cfg.parallel, fingerprints, products, body, force=force, log_fn=log_fn)
+
+
+def _partitions(cfg: Config, rel: str) -> dict[str, int]:
+    from schemas.manifest import ManifestError, read_manifest
+
+    try:
+        return read_manifest(posixpath.join(cfg.out, rel)).partitions
+    except ManifestError:
+        return {}
+
+
+def summarize(cfg: Config, result: dict):
+    """Per language pair: read / kept / dropped by reason, aligned, lexicon entries, ALM / dict samples."""
+    from rich.table import Table
+
+    counters = result.get("counters") or {}
+    pairs = sorted({k[len("pairs["): k.index("]")] for k in counters if k.startswith("pairs[")})
+    aligned, lexicon = _partitions(cfg, "alignments"), _partitions(cfg, "lexicon")
+    alm, dict_cs = _partitions(cfg, "codeswitch/alm"), _partitions(cfg, "codeswitch/dict")
+    table = Table(title="parallel: pairs, alignments, lexicon, code-switching")
+    for col in ("pair", "read", "kept", "dropped (by reason)", "aligned", "lexicon", "ALM", "dict"):
+        table.add_column(col, justify="left" if col in ("pair", "dropped (by reason)") else "right")
+    for key in pairs:
+        unit = f"pairs[{key}]"
+        dropped = {k[len(unit) + len(".dropped."):]: v for k, v in counters.items() if k.startswith(f"{unit}.dropped.")}
+        table.add_row(key, str(counters.get(f"{unit}.read", 0)), str(counters.get(f"{unit}.kept", 0)),
+                      ", ".join(f"{r}={n}" for r, n in sorted(dropped.items())) or "-", str(aligned.get(key, 0)),
+                      str(lexicon.get(key, 0)), str(alm.get(key, 0)), str(dict_cs.get(key, 0)))
+
+    def mean(kind: str) -> str:
+        n = counters.get(f"{kind}.samples", 0)
+        return f"{counters.get(f'{kind}.switched_ppm', 0) / 1e6 / n:.1%}" if n else "-"
+
+    skipped = counters.get("align.dropped.too_long_for_aligner", 0)
+    table.caption = (f"mean switched fraction: ALM {mean('alm')}, dict {mean('dict')}; "
+                     f"over the aligner's length limit: {skipped}")
+    return table

@@ -72,7 +72,14 @@ def build(cfg: Config, sources: dict[str, str], out_dir: str, work: str) -> dict
     from pipelines.tokenizer.proto import scrub_paths
     from pipelines.tokenizer.sample import build_sample
     from pipelines.tokenizer.sources import shard_paths
-    from pipelines.tokenizer.train import MASK, TrainError, TrainSettings, marker_symbols, tokenizer_info, train_spm
+    from pipelines.tokenizer.train import (
+        MASK,
+        TrainError,
+        TrainSettings,
+        marker_symbols,
+        tokenizer_info,
+        train_spm,
+    )
 
     t = cfg.tokenizer
     shards = [p for rel in sorted(sources) for p in shard_paths(sources[rel])]

@@ -1,15 +1,147 @@
-"""Stage `train` (not built yet)."""
+"""Stage `train`: xlmodel on the token shards → OUT/model (checkpoints, metrics.jsonl, eval.json, hf/).
+
+Training writes into OUT/_runs/train-<key>/ (outside the stage runner's staging area, which is wiped
+at the start of every run), so `--resume` finds the checkpoints of an interrupted run with the same
+key. When training is done the run folder is moved into the staging area and committed as OUT/model.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import posixpath
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from flows.config import Config, ConfigError
+from flows.stage_runner import Product, fingerprint_file, fingerprint_product, run_stage, stage_key
+
+STAGE = "train"
+PRODUCT = "model"
+OBJECTIVES = ("mlm", "tlm", "cs", "entity")
+# Fields that do not change what is trained (so not part of the stage key).
+_NOT_IN_KEY = {"resume", "progress", "nproc", "tensorboard", "log_every", "threads"}
+
+
+def tokens_dir(cfg: Config) -> str:
+    return cfg.train.tokens_path or posixpath.join(cfg.out, "tokens")
+
 
 def enabled(cfg) -> bool:
-    return False
+    if not cfg.train.enabled:
+        return False
+    from flows.stages import encode
+
+    return encode.enabled(cfg) or os.path.isfile(os.path.join(tokens_dir(cfg), "sampling.json"))
+
+
+def fingerprints(cfg: Config) -> dict[str, str]:
+    tdir = tokens_dir(cfg)
+    sampling = os.path.join(tdir, "sampling.json")
+    if not os.path.isfile(sampling):
+        raise ConfigError(f"no sampling.json in {tdir}: run the encode stage first (or set train.tokens_path)")
+    fp = {"tokens/sampling.json": fingerprint_file(sampling)}
+    for objective in OBJECTIVES:
+        d = os.path.join(tdir, objective)
+        if os.path.isdir(d):
+            fp[f"tokens/{objective}"] = fingerprint_product(d)
+    tok = json.loads(Path(sampling).read_text(encoding="utf-8")).get("tokenizer", {})
+    model = tok.get("model")
+    tok_root = (Path(tdir) / model).parent if model else Path(cfg.out) / "tokenizer"
+    if tok_root.is_dir():
+        for f in sorted(p for p in tok_root.rglob("*") if p.is_file()):
+            fp[f"tokenizer/{f.relative_to(tok_root).as_posix()}"] = fingerprint_file(str(f))
+    return fp
+
+
+def section(cfg: Config) -> dict:
+    return cfg.train.model_dump(mode="json", exclude=_NOT_IN_KEY)
+
+
+def settings(cfg: Config, run_dir: str):
+    from xlmodel.config import TrainSettings
+
+    raw = cfg.train.model_dump(mode="python", exclude={"enabled", "tokens_path", "nproc", "resume"})
+    s = TrainSettings(**raw, tokens_dir=str(Path(tokens_dir(cfg)).resolve()), run_dir=run_dir, seed=cfg.seed,
+                      languages=list(cfg.languages))
+    try:
+        s.validate()
+    except ValueError as e:
+        raise ConfigError(f"train: {e}") from e
+    return s
+
+
+def _train(s, cfg: Config, log_fn) -> dict:
+    """Train + eval + export, in process (1 rank) or under torchrun (nproc ranks, DDP)."""
+    if cfg.train.nproc == 1:
+        from xlmodel.run import run
+
+        return run(s, resume=cfg.train.resume, log_fn=log_fn)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings_path, summary_path = Path(tmp) / "settings.json", Path(tmp) / "summary.json"
+        s.save(settings_path)
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={cfg.train.nproc}",
+               "-m", "xlmodel", "train", "--settings", str(settings_path), "--summary", str(summary_path)]
+        if cfg.train.resume:
+            cmd.append("--resume")
+        log_fn(f"[{STAGE}] launching: {' '.join(cmd[2:])}")
+        rc = subprocess.run(cmd).returncode
+        if rc != 0:
+            raise RuntimeError(f"torchrun exited with code {rc} (see the output above)")
+        return json.loads(summary_path.read_text(encoding="utf-8"))
 
 
 def run(cfg, force: bool = False, log_fn=None):
-    raise NotImplementedError("stage train is not built yet")
+    say = log_fn or print
+    fp = fingerprints(cfg)
+    sec = section(cfg)
+    key = stage_key(cfg, STAGE, sec, fp)
+    run_dir = str(Path(cfg.out, "_runs", f"train-{key}").resolve())
+    s = settings(cfg, run_dir)
+    if not cfg.train.resume and os.path.isdir(run_dir) and force:
+        shutil.rmtree(run_dir)
+
+    def body(staging_root: str) -> dict[str, int]:
+        if not cfg.train.resume and os.path.isdir(run_dir):
+            shutil.rmtree(run_dir)  # a stale interrupted run: start clean unless asked to resume
+        summary = _train(s, cfg, say)
+        dest = os.path.join(staging_root, PRODUCT)
+        os.makedirs(staging_root, exist_ok=True)
+        shutil.move(run_dir, dest)
+        with open(os.path.join(dest, "summary.json"), "w", encoding="utf-8") as f:
+            json.dump(summary, f, indent=2, sort_keys=True)
+        return {"steps.completed": int(summary["steps"]), "tokens.trained": int(summary["tokens"]),
+                "tokens.predicted": int(summary["predicted"]), "examples.trained": int(summary["examples"])}
+
+    return run_stage(cfg, STAGE, sec, fp, [Product(PRODUCT, None)], body, force=force, log_fn=log_fn)
 
 
 def summarize(cfg, result: dict):
-    return None
+    """A table of the held-out evaluation of the trained model (OUT/model/eval.json)."""
+    path = Path(cfg.out) / PRODUCT / "eval.json"
+    if not path.is_file():
+        return None
+    return eval_table(json.loads(path.read_text(encoding="utf-8")), result.get("counters", {}))
+
+
+def eval_table(ev: dict, counters: dict | None = None):
+    from rich.table import Table
+
+    t = Table(title=f"train: held-out eval at step {ev.get('step')}")
+    for col in ("objective", "language / pair", "loss", "accuracy", "predicted / pairs"):
+        t.add_column(col)
+    for objective, langs in ev.get("masked", {}).items():
+        for lang, v in langs.items():
+            t.add_row(objective, lang, f"{v['loss']:.3f}", f"{100 * v['accuracy']:.1f}%", str(v["predicted"]))
+    for pair, v in ev.get("retrieval", {}).items():
+        if "src2tgt" in v:
+            t.add_row("retrieval", pair, "", f"{100 * v['src2tgt']:.1f}% → / {100 * v['tgt2src']:.1f}% ←",
+                      str(v["pairs"]))
+        else:
+            t.add_row("retrieval", pair, "", v.get("skipped", ""), str(v["pairs"]))
+    if counters:
+        t.caption = "  ".join(f"{k} {v:,}" for k, v in sorted(counters.items()))
+    return t

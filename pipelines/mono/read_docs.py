@@ -7,6 +7,7 @@ data: a bad line or row is a ReadError, an unreadable rest of a file is one Read
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import zlib
 from collections.abc import Iterator
@@ -41,7 +42,8 @@ def detect_format(path: str) -> tuple[str, bool]:
 
 def read_jsonl(f, source: str, gzipped: bool, text_field: str = "text") -> Iterator[RawDoc | ReadError]:
     """One document per JSON line ({"text", "url"?, "id"?}); offset = 1-based line number."""
-    stream = gzip.GzipFile(fileobj=f) if gzipped else f
+    # pyarrow streams have no line iteration: a buffered reader gives it (gzip included).
+    stream = gzip.GzipFile(fileobj=f) if gzipped else io.BufferedReader(f, 1 << 16)
     line_no = 0
     try:
         for raw in stream:

@@ -43,11 +43,11 @@ def signatures(flat: np.ndarray, offsets: np.ndarray, perm: tuple[np.ndarray, np
     doc_of_row = np.repeat(np.arange(n_docs), lens)
     for lo in range(0, flat.size, _BLOCK_ROWS):  # blocks bound memory, not a per-permutation loop
         hi = min(lo + _BLOCK_ROWS, flat.size)
-        block = flat[lo:hi, None] * a[None, :]
-        block += c[None, :]
+        block = a[:, None] * flat[None, lo:hi]  # (P × shingles): reductions run along contiguous rows
+        block += c[:, None]
         docs = doc_of_row[lo:hi]
         seg = np.flatnonzero(np.r_[True, docs[1:] != docs[:-1]])  # each document's rows in this block
-        mins = np.minimum.reduceat(block, seg, axis=0)
+        mins = np.minimum.reduceat(block, seg, axis=1).T
         d = docs[seg]
         sig[d] = np.minimum(sig[d], mins)  # a document split across blocks keeps its running minimum
     return sig

@@ -19,7 +19,7 @@ class NearDupParams:
     seed: int = 0  # seeds the permutations and the token hashes
     threshold: float = 0.7  # Jaccard a verified candidate pair must reach
     verify: str = "estimated"  # none | estimated (signature agreement) | exact (shingle sets)
-    max_rounds: int = 8  # large-star/small-star rounds before the run fails as not converged
+    max_rounds: int = 16  # large-star/small-star rounds before the run fails as not converged
     max_pair_bucket: int = 32  # buckets up to this size emit all pairs, larger ones a star
     batch_size: int = 256  # documents per vectorized signature batch
 

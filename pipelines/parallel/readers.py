@@ -88,6 +88,7 @@ def pair_from_name(path: str) -> tuple[str, str] | None:
 
 def make_spec(entry: dict) -> InputSpec:
     """An InputSpec from one config entry (already a dict); languages normalized to xxx_Scrp."""
+    entry = {**entry, "path": entry.get("path") or entry.get("input_path")}
     fmt = entry.get("format") or format_from_name(entry.get("path") or "")
     if fmt not in FORMATS:
         raise ParallelInputError(f"unknown parallel input format {fmt!r}: choose one of {', '.join(FORMATS)}")
@@ -112,9 +113,13 @@ def make_spec(entry: dict) -> InputSpec:
         raise ParallelInputError(f"{where}: {e}") from e
     if src == tgt:
         raise ParallelInputError(f"{where}: source and target language are both {src}")
+    corpus = entry.get("corpus")
+    if not corpus and fmt == "moses":  # corpus.de + corpus.en → "corpus"
+        corpus = os.path.commonprefix([os.path.basename(entry["src_path"]), os.path.basename(entry["tgt_path"])])
+        corpus = corpus.rstrip("._-")
     fields = {k: entry[k] for k in ("src_field", "tgt_field", "src_column", "tgt_column", "columns") if k in entry
               and entry[k] is not None}
-    return InputSpec(format=fmt, src_lang=src, tgt_lang=tgt, corpus=entry.get("corpus") or _stem(where),
+    return InputSpec(format=fmt, src_lang=src, tgt_lang=tgt, corpus=corpus or _stem(where),
                      path=entry.get("path"), src_path=entry.get("src_path"), tgt_path=entry.get("tgt_path"), **fields)
 
 
@@ -180,7 +185,7 @@ def _decode(b: bytes) -> str | None:
 def read_moses(spec: InputSpec) -> Iterator[dict]:
     with open_binary(spec.src_path) as fs, open_binary(spec.tgt_path) as ft:
         n = 0
-        for n, (bs, bt) in enumerate(zip(fs, ft), start=1):
+        for n, (bs, bt) in enumerate(zip(fs, ft, strict=False), start=1):  # lengths checked below
             s, t = _decode(bs), _decode(bt)
             if s is None or t is None:
                 bad = spec.src_path if s is None else spec.tgt_path

@@ -12,21 +12,35 @@ from apache_beam import pvalue
 
 from pipelines.counters import REJECTS_TAG, drop, inc
 from pipelines.ids import stable_id
-from pipelines.parallel.alm import AlmSettings, alm_samples
 from pipelines.parallel.align import AlignSettings, chunk_of, chunk_seed, make_aligner, pair_key
+from pipelines.parallel.alm import AlmSettings, alm_samples
 from pipelines.parallel.clean import CleanSettings, check_lid, check_pair, pair_dedup_key, prepare_pair
-from pipelines.parallel.dictcs import DictSettings, best_candidates, dict_samples, matrix_sentences, occurrences, translations
+from pipelines.parallel.dictcs import (
+    DictSettings,
+    best_candidates,
+    dict_samples,
+    matrix_sentences,
+    occurrences,
+    translations,
+)
 from pipelines.parallel.readers import InputSpec, read_input
 from pipelines.parallel.tokenize import is_word
 
 STAGE = "parallel"
 
 
+def _per_pair(key: str, what: str) -> None:
+    """The same pairs.* counter per language pair (unit `pairs[src-tgt]`), for the per-pair summary."""
+    inc(STAGE, f"pairs[{key}].{what}")
+
+
 class _ReadDoFn(beam.DoFn):
     def process(self, spec: InputSpec):
         for rec in read_input(spec):
             inc(STAGE, "pairs.read")
+            _per_pair(spec.pair, "read")
             if "reason" in rec:
+                _per_pair(spec.pair, f"dropped.{rec['reason']}")
                 yield pvalue.TaggedOutput(REJECTS_TAG, drop(
                     STAGE, "pairs", "ReadParallel", rec["reason"], source=rec["source"], offset=rec["offset"],
                     detail=rec["detail"], sample=rec["sample"]))
@@ -63,6 +77,7 @@ class _CleanDoFn(beam.DoFn):
             self.lid = LanguageIdentifier(self.s.lid_model_path)
 
     def _reject(self, pair: dict, reason: str, detail: str):
+        _per_pair(pair_key(pair), f"dropped.{reason}")
         return pvalue.TaggedOutput(REJECTS_TAG, drop(
             STAGE, "pairs", "CleanPairs", reason, source=pair["source"], offset=pair["offset"],
             record_id=pair["pair_id"], detail=detail, sample=f"{pair['src_text'][:97]} ||| {pair['tgt_text'][:97]}"))
@@ -84,8 +99,10 @@ def _dedup(key_pairs):
     _, group = key_pairs
     group = sorted(group, key=lambda p: p["pair_id"])
     inc(STAGE, "pairs.kept")
+    _per_pair(pair_key(group[0]), "kept")
     yield group[0]
     for dup in group[1:]:
+        _per_pair(pair_key(dup), "dropped.duplicate")
         yield pvalue.TaggedOutput(REJECTS_TAG, drop(
             STAGE, "pairs", "CleanPairs", "duplicate", source=dup["source"], offset=dup["offset"],
             record_id=dup["pair_id"], detail=f"duplicate of pair {group[0]['pair_id']}",

@@ -76,7 +76,9 @@ def train_spm(sample_path: str, model_prefix: str, symbols: list[str], s: TrainS
         except RuntimeError as e:
             log.flush()
             hint = ""
-            if "Vocabulary size" in str(e):
+            if "smaller than required_chars" in str(e):
+                hint = " (raise tokenizer.vocab_size or lower tokenizer.character_coverage)"
+            elif "Vocabulary size" in str(e):
                 hint = " (the sample is too small for this vocab_size: lower tokenizer.vocab_size, " \
                        "raise tokenizer.sample_sentences, or set tokenizer.hard_vocab_limit: false)"
             raise TrainError(f"SentencePiece training failed: {e}{hint}") from e

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pipelines.langcodes import lang_code, to_iso639_3
+from pipelines.langcodes import default_script, lang_code, to_iso639_3
 
 # variant → (project code, priority; lower wins when several codes map to one project code)
 _VARIANTS: dict[str, tuple[str, int]] = {
@@ -73,10 +73,12 @@ def _iso1_by_iso3() -> dict[str, str]:
 
 def release_code(project: str, style: str) -> str:
     """The language code of the EntityCS release format: `iso639_1` → "de" (ISO 639-3 when the
-    language has no two-letter code, e.g. "yue"), `project` → "deu_Latn" unchanged."""
+    language has no two-letter code, e.g. "yue"; "-Scrp" appended when the script is not the
+    language's usual one, e.g. srp_Latn → "sr-Latn"), `project` → "deu_Latn" unchanged."""
     if style == "project":
         return project
     if style != "iso639_1":
         raise ValueError(f"unknown release code style {style!r} (iso639_1 or project)")
-    iso3 = project.split("_", 1)[0]
-    return _iso1_by_iso3().get(iso3, iso3)
+    iso3, _, script = project.partition("_")
+    code = _iso1_by_iso3().get(iso3, iso3)
+    return code if not script or script == default_script(iso3) else f"{code}-{script}"

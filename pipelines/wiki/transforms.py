@@ -186,7 +186,8 @@ class _ReadWikidata(beam.DoFn):
                 entity = parse_entity_line(line, self.sitelink_wiki, self.use_aliases)
             except MalformedLine as e:
                 yield pvalue.TaggedOutput(REJECTS, drop(STAGE, "wikidata_lines", "ReadWikidataDump", "malformed",
-                                                        source=path, offset=line_no, detail=str(e), sample=line))
+                                                        source=path, offset=line_no, detail=str(e),
+                                                        sample=line.decode("utf-8", "replace")))
                 continue
             if entity.sitelink is None:
                 # most items have no article on the configured wiki: counted, not a rejects row

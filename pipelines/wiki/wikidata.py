@@ -7,8 +7,8 @@ its own, so a malformed line is reported with its line number and the rest is st
 
 from __future__ import annotations
 
-import io
 import json
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -27,32 +27,42 @@ class Entity:
     labels: dict[str, str] = field(default_factory=dict)  # wikidata language code → label
 
 
-def iter_lines(path: str) -> Iterator[tuple[int, str]]:
-    """(1-based line number, line) of every line of a (compressed) dump, streamed."""
-    with open_raw(path) as raw:
-        text = io.TextIOWrapper(decompressing(raw, path), encoding="utf-8", errors="strict", newline="\n")
-        yield from enumerate(text, 1)
+def iter_lines(path: str) -> Iterator[tuple[int, bytes]]:
+    """(1-based line number, raw line) of every line of a (compressed) dump, streamed.
+
+    Lines stay bytes: a line that is not UTF-8 is one malformed line, not the end of the file.
+    """
+    from pipelines.wiki.dump import DumpError
+
+    n = 0
+    try:
+        with open_raw(path) as raw:
+            for n, line in enumerate(decompressing(raw, path), 1):
+                yield n, line
+    except (EOFError, OSError, zlib.error) as e:
+        raise DumpError(f"{path}: the compressed dump is truncated or corrupt after line {n} ({e}); re-download it") from e
 
 
-def is_framing(line: str) -> bool:
+def is_framing(line: bytes) -> bool:
     """The array brackets and blank lines around the entities (not records)."""
-    s = line.strip()
-    return s in ("", "[", "]", "],")
+    return line.strip() in (b"", b"[", b"]", b"],")
 
 
-def parse_entity_line(line: str, sitelink_wiki: str = "enwiki", use_aliases: bool = False) -> Entity:
+def parse_entity_line(line: bytes | str, sitelink_wiki: str = "enwiki", use_aliases: bool = False) -> Entity:
     """Parse one entity line (trailing comma allowed). Raises MalformedLine.
 
     Labels only by default (EntityCS); use_aliases=True fills a language with no label from its first
     alias.
     """
     s = line.strip()
-    if s.endswith(","):
+    if s[-1:] in (",", b","):
         s = s[:-1]
     try:
         obj = json.loads(s)
     except json.JSONDecodeError as e:
         raise MalformedLine(f"invalid JSON: {e.msg} at column {e.colno}") from e
+    except UnicodeDecodeError as e:
+        raise MalformedLine(f"not UTF-8: {e.reason} at byte {e.start}") from e
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
         raise MalformedLine("not an entity object (no string 'id')")
     labels: dict[str, str] = {}
@@ -75,3 +85,23 @@ def parse_entity_line(line: str, sitelink_wiki: str = "enwiki", use_aliases: boo
         if isinstance(link, dict) and isinstance(link.get("title"), str):
             sitelink = normalize_title(link["title"]) or None
     return Entity(obj["id"], sitelink, labels)
+
+
+def check_wikidata(path: str, sitelink_wiki: str = "enwiki") -> None:
+    """Raise DumpError unless the file starts like a Wikidata JSON dump (`[` or an entity line)."""
+    from pipelines.wiki.dump import DumpError
+
+    try:
+        for _, line in iter_lines(path):
+            if is_framing(line):
+                continue
+            try:
+                parse_entity_line(line, sitelink_wiki)
+            except MalformedLine as e:
+                raise DumpError(
+                    f"{path}: not a Wikidata JSON dump (first entity line: {e}); wiki.wikidata.inputs needs "
+                    "latest-all.json[.bz2|.gz] style files (one entity per line)"
+                ) from e
+            return
+    except (EOFError, OSError) as e:
+        raise DumpError(f"{path}: cannot read the Wikidata dump ({e}); re-download it") from e

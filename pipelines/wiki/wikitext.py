@@ -45,6 +45,9 @@ DROP_TAGS = frozenset(
      "templatestyles", "nowiki", "hiero", "inputbox", "categorytree", "noinclude", "includeonly",
      "indicator", "section", "poem", "tr", "td", "th", "caption", "style", "script"}
 )
+# Dropped tags that are blocks: the text before and after them are different paragraphs.
+BLOCK_DROP_TAGS = frozenset({"table", "gallery", "references", "pre", "syntaxhighlight", "source", "poem",
+                             "imagemap", "timeline", "graph", "score", "math"})
 BREAK_TAGS = frozenset({"li", "dt", "dd", "br", "hr", "p", "div", "blockquote", "center", "ul", "ol", "dl"})
 _TRAIL = re.compile(r"[a-z]+")
 _MAGIC = re.compile(r"__[A-Z]{2,}__")
@@ -126,6 +129,8 @@ def _emit(code, b: _Builder, opts: CleanOptions, anchors: bool) -> None:
         elif isinstance(node, Tag):
             tag = str(node.tag).strip().lower()
             if tag in DROP_TAGS:
+                if tag in BLOCK_DROP_TAGS and (tag != "math" or "display" in str(node.attributes)):
+                    b.brk()
                 continue
             if tag in BREAK_TAGS:
                 b.brk()

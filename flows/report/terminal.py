@@ -1,0 +1,46 @@
+"""The report's text summary: rich tables for the terminal."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from flows.report.collect import ReportData, sampling_streams
+
+
+def tables(d: ReportData) -> list[Table]:
+    out: list[Table] = []
+    if d.manifests:
+        t = Table(title="products")
+        for col in ("directory", "schema", "stage", "rows", "files", "MB"):
+            t.add_column(col, justify="right" if col in ("rows", "files", "MB") else "left")
+        for rel, m in sorted(d.manifests.items()):
+            t.add_row(rel, f"{m.schema_name} v{m.schema_version}", m.stage, f"{m.rows:,}", str(len(m.files)),
+                      f"{sum(f.bytes for f in m.files) / 1e6:.2f}")
+        out.append(t)
+    if d.stages:
+        t = Table(title="kept / dropped per stage")
+        for col in ("stage", "unit", "read", "kept", "dropped by reason"):
+            t.add_column(col)
+        for stage, units in sorted(d.stages.items()):
+            for unit, c in sorted(units.items()):
+                reasons = ", ".join(f"{r}={n:,}" for r, n in sorted(c.dropped.items(), key=lambda x: -x[1]))
+                t.add_row(stage, unit, f"{c.read:,}", f"{c.kept:,}", reasons or "-")
+        out.append(t)
+    if d.sampling:
+        t = Table(title=f"sampling (alpha={d.sampling.get('alpha')})")
+        for col in ("objective", "stream", "examples", "tokens", "p raw", "p smoothed"):
+            t.add_column(col)
+        for obj, streams in sampling_streams(d.sampling).items():
+            for k, v in streams.items():
+                t.add_row(obj, k, f"{v.get('examples', 0):,}", f"{v.get('tokens', 0):,}",
+                          f"{float(v.get('p_raw', 0)):.4f}", f"{float(v.get('p_smoothed', 0)):.4f}")
+        out.append(t)
+    if d.metrics:
+        last = d.metrics[-1]
+        t = Table(title="training")
+        for col in ("logged steps", "last step", "loss", "tokens/s"):
+            t.add_column(col)
+        t.add_row(str(len(d.metrics)), str(last["step"]), f"{last.get('loss', float('nan')):.4f}",
+                  f"{last.get('tokens_per_s', float('nan')):,.0f}")
+        out.append(t)
+    return out

@@ -1,0 +1,148 @@
+"""Per-record encoding: documents, pairs and code-switched samples → TOKENS examples.
+
+Each kind has a *plan* (the texts to encode, each with or without SentencePiece's dummy prefix)
+and a *finish* (token ids → examples, or a drop reason), so a DoFn can encode the texts of a whole
+batch of records in two SentencePiece calls. Plain functions: testable without Beam.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sentencepiece as spm
+
+from pipelines.encode.blocks import PieceTables, boundary_ranks, split_blocks
+from pipelines.tokenizer.proto import with_dummy_prefix
+
+Piece = tuple[str, bool]  # (text, encode with the dummy '▁' prefix)
+
+
+class Encoder:
+    """Two views of one model: with the dummy prefix (normal) and without it (text glued to what
+    precedes it, e.g. an entity followed by a comma, or CJK), plus per-id boundary tables."""
+
+    def __init__(self, model_bytes: bytes, threads: int = 1):
+        self.sp = spm.SentencePieceProcessor(model_proto=model_bytes)
+        self.sp_glued = spm.SentencePieceProcessor(model_proto=with_dummy_prefix(model_bytes, False))
+        self.threads = threads
+        self.tables = PieceTables([self.sp.id_to_piece(i) for i in range(self.sp.get_piece_size())])
+
+    def encode(self, pieces: list[Piece]) -> list[np.ndarray]:
+        """int32 ids of each piece, in order; one batched call per view."""
+        out: list[np.ndarray | None] = [None] * len(pieces)
+        for prefix, sp in ((True, self.sp), (False, self.sp_glued)):
+            idx = [i for i, (_, p) in enumerate(pieces) if p is prefix]
+            if idx:
+                encoded = sp.encode([pieces[i][0] for i in idx], return_type="numpy", num_threads=self.threads)
+                for i, ids in zip(idx, encoded, strict=True):
+                    out[i] = ids
+        return out  # type: ignore[return-value]
+
+
+@dataclass
+class Dropped:
+    reason: str
+    detail: str = ""
+
+
+def example(example_id: str, objective: str, lang: str, ids: np.ndarray, lang2: str | None = None,
+            segment_start: int = -1, spans: list[dict] | None = None) -> dict:
+    return {"example_id": example_id, "objective": objective, "lang": lang, "lang2": lang2,
+            "input_ids": ids.tolist(), "segment_start": segment_start, "entity_spans": spans,
+            "n_tokens": len(ids)}
+
+
+# --- mlm: documents -----------------------------------------------------------------------------
+
+def plan_document(doc: dict) -> list[Piece]:
+    """A document's non-empty lines, each encoded on its own (SentencePiece never joins pieces
+    across whitespace, so the concatenation equals encoding the lines joined by spaces)."""
+    return [(s, True) for s in (line.strip() for line in (doc.get("text") or "").splitlines()) if s]
+
+
+def finish_document(doc: dict, line_ids: list[np.ndarray], tables: PieceTables, max_tokens: int) -> list[dict] | Dropped:
+    line_ids = [ids for ids in line_ids if len(ids)]
+    if not line_ids:
+        return Dropped("empty")
+    ids = np.concatenate(line_ids) if len(line_ids) > 1 else line_ids[0]
+    if len(ids) <= max_tokens:  # most documents: one block, no boundary search needed
+        return [example(f"{doc['doc_id']}-00000", "mlm", doc["lang"], ids)]
+    starts = np.cumsum([0] + [len(x) for x in line_ids[:-1]]).tolist()
+    blocks = split_blocks(boundary_ranks(ids, starts, tables), max_tokens)
+    return [example(f"{doc['doc_id']}-{k:05d}", "mlm", doc["lang"], ids[a:b]) for k, (a, b) in enumerate(blocks)]
+
+
+# --- tlm: pairs ---------------------------------------------------------------------------------
+
+def plan_pair(pair: dict) -> list[Piece]:
+    return [(pair.get("src_text") or "", True), (pair.get("tgt_text") or "", True)]
+
+
+def finish_pair(pair: dict, ids: list[np.ndarray], max_per_side: int) -> dict | Dropped:
+    src, tgt = ids
+    if not len(src) or not len(tgt):
+        return Dropped("empty")
+    if len(src) > max_per_side or len(tgt) > max_per_side:
+        return Dropped("too_long", f"{len(src)}/{len(tgt)} tokens > {max_per_side} per side")
+    return example(pair["pair_id"], "tlm", pair["src_lang"], np.concatenate([src, tgt]),
+                   lang2=pair["tgt_lang"], segment_start=len(src))
+
+
+# --- cs / entity: code-switched samples with char spans -----------------------------------------
+
+def check_spans(text: str, spans: list[dict]) -> str | None:
+    """None if the spans are usable (in range, non-empty, sorted, non-overlapping), else why not."""
+    prev = 0
+    for s in spans:
+        a, b = s["start"], s["end"]
+        if a is None or b is None or not (prev <= a < b <= len(text)):
+            return f"span [{a}, {b}) out of order or outside the text ({len(text)} chars)"
+        if not text[a:b].strip():
+            return f"span [{a}, {b}) is blank"
+        prev = b
+    return None
+
+
+def plan_spans(text: str, spans: list[dict]) -> list[Piece]:
+    """Text cut at every span boundary: gap, span, gap, span, …, gap. A piece gets the dummy '▁'
+    prefix only where the original has whitespace before it (or it starts the text), so each
+    piece tokenizes as in context and the span's tokens decode to exactly its text."""
+    cuts = [0] + [x for s in spans for x in (s["start"], s["end"])] + [len(text)]
+    pieces = []
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        seg = text[a:b]
+        glued = a > 0 and not text[a - 1].isspace() and not seg[:1].isspace()
+        pieces.append((seg, not glued))
+    return pieces
+
+
+def finish_spans(cs_id: str, objective: str, lang: str, ids: list[np.ndarray]) -> dict | Dropped:
+    """ids of gap, span, gap, … → one example whose entity_spans are the spans' token ranges."""
+    lengths = [len(x) for x in ids]
+    offsets = np.cumsum([0] + lengths).tolist()
+    spans = [{"start": offsets[k], "end": offsets[k + 1]} for k in range(1, len(ids), 2)]
+    if any(s["start"] == s["end"] for s in spans):
+        return Dropped("empty_span")
+    all_ids = np.concatenate(ids) if ids else np.empty(0, dtype=np.int32)
+    if not len(all_ids):
+        return Dropped("empty")
+    return example(cs_id, objective, lang, all_ids, spans=spans)
+
+
+def sample_lang(sample: dict, objective: str) -> str:
+    """Stream language of a code-switched sample. cs: its matrix language. entity: the language the
+    entities were switched to (EntityCS batches are per target language), else the matrix one."""
+    if objective == "entity":
+        switched = {s.get("lang") for s in sample.get("spans") or []} - {None, sample["matrix_lang"]}
+        if len(switched) == 1:
+            return switched.pop()
+    return sample["matrix_lang"]
+
+
+def plan_sample(sample: dict) -> list[Piece] | Dropped:
+    text, spans = sample.get("text") or "", sorted(sample.get("spans") or [], key=lambda s: (s["start"], s["end"]))
+    problem = check_spans(text, spans)
+    if problem:
+        return Dropped("bad_span", problem)
+    return plan_spans(text, spans)

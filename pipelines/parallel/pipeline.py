@@ -1,0 +1,84 @@
+"""The parallel stage as one Beam pipeline: ReadParallel → CleanPairs → AlignWords → BuildLexicon →
+MakeAlmCodeSwitch / MakeDictCodeSwitch, each product written with WriteShards."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+
+import apache_beam as beam
+
+from pipelines.parallel.align import AlignSettings, pair_key
+from pipelines.parallel.alm import AlmSettings
+from pipelines.parallel.clean import CleanSettings
+from pipelines.parallel.dictcs import DictSettings
+from pipelines.parallel.readers import InputSpec
+from pipelines.parallel.transforms import (
+    AlignWords,
+    BuildLexicon,
+    CleanPairs,
+    MakeAlmCodeSwitch,
+    MakeDictCodeSwitch,
+    ReadParallel,
+)
+from pipelines.shards import DEFAULT_TARGET_SHARD_BYTES, WriteShards
+from schemas.codeswitch import CODESWITCH
+from schemas.documents import REJECTS
+from schemas.parallel import ALIGNMENTS, LEXICON, PAIRS
+
+# Product directories, relative to the stage's output root.
+PRODUCTS = {
+    "pairs": ("pairs", PAIRS, "pair_id"),
+    "alignments": ("alignments", ALIGNMENTS, "pair_id"),
+    "lexicon": ("lexicon", LEXICON, "entry_id"),
+    "alm": ("codeswitch/alm", CODESWITCH, "cs_id"),
+    "dict": ("codeswitch/dict", CODESWITCH, "cs_id"),
+    "rejects": ("rejects/parallel", REJECTS, "reject_id"),
+}
+
+
+@dataclass(frozen=True)
+class ParallelSettings:
+    clean: CleanSettings = field(default_factory=CleanSettings)
+    align: AlignSettings = field(default_factory=AlignSettings)
+    lexicon_min_count: int = 2
+    alm: AlmSettings = field(default_factory=AlmSettings)
+    dict: DictSettings = field(default_factory=DictSettings)
+    make_alm: bool = True
+    make_dict: bool = True
+    seed: int = 0
+    target_shard_bytes: int = DEFAULT_TARGET_SHARD_BYTES
+
+
+def _lexicon_pair(e: dict) -> str:
+    return f"{e['src_lang']}-{e['tgt_lang']}"
+
+
+def product_names(s: ParallelSettings) -> list[str]:
+    """Products this configuration writes (keys of PRODUCTS)."""
+    return [n for n in PRODUCTS if (n != "alm" or s.make_alm) and (n != "dict" or s.make_dict)]
+
+
+def build_parallel(p: beam.Pipeline, specs: list[InputSpec], s: ParallelSettings, out_root: str) -> None:
+    def write(name: str, pcoll, partition_fn):
+        rel, schema, id_field = PRODUCTS[name]
+        return pcoll | f"Write_{name}" >> WriteShards(posixpath.join(out_root, rel), schema, partition_fn, id_field,
+                                                      target_shard_bytes=s.target_shard_bytes)
+
+    read = p | "ReadParallel" >> ReadParallel(specs)
+    clean = read["pairs"] | "CleanPairs" >> CleanPairs(s.clean)
+    pairs = clean["pairs"]
+    aligned = pairs | "AlignWords" >> AlignWords(s.align, s.seed)
+    lexicon = aligned["aligned"] | "BuildLexicon" >> BuildLexicon(s.lexicon_min_count)
+    rejects = (read["rejects"], clean["rejects"], aligned["rejects"]) | "AllRejects" >> beam.Flatten()
+
+    write("pairs", pairs, pair_key)
+    write("alignments", aligned["aligned"], pair_key)
+    write("lexicon", lexicon, _lexicon_pair)
+    if s.make_alm:
+        alm = aligned["aligned"] | "MakeAlmCodeSwitch" >> MakeAlmCodeSwitch(s.alm, s.seed)
+        write("alm", alm, lambda r: r["pair"])
+    if s.make_dict:
+        dict_cs = (pairs, lexicon) | "MakeDictCodeSwitch" >> MakeDictCodeSwitch(s.dict, s.seed)
+        write("dict", dict_cs, lambda r: r["pair"])
+    write("rejects", rejects, lambda r: r["reason"])
