@@ -112,3 +112,16 @@ def test_simalign_over_length_is_reported_not_truncated(tiny_bert):
     why = aligner.over_limit(long_side, ["haus"])
     assert why is not None and "limit of 126" in why
     assert aligner.over_limit(["the", "house"], ["das", "haus"]) is None
+
+
+def test_similarity_is_bit_identical_to_simalign():
+    import numpy as np
+    from simalign import SentenceAligner
+
+    from pipelines.parallel.simalign_batched import similarity
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        x = rng.standard_normal((int(rng.integers(1, 30)), 16)).astype(np.float32)
+        y = rng.standard_normal((int(rng.integers(1, 30)), 16)).astype(np.float32)
+        assert np.array_equal(similarity(x, y), SentenceAligner.get_similarity(x, y))

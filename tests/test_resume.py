@@ -83,12 +83,36 @@ def main(out: str, code: str | None = None) -> None:
         print(f"{report.stage} skipped={report.skipped}", flush=True)
 
 
-def _run(out: Path, pace: float = 0.0) -> subprocess.Popen:
+def _mono_cfg(out: str, crawl: str):
+    # neardup off keeps the test short; its determinism is tested with the neardup pipeline itself.
+    return load_config(None, {"out": out, "mono": {"inputs": [crawl + "/*.warc.gz"], "target_shard_mb": 0.002},
+                              "neardup": {"enabled": False}})
+
+
+def mono_main(out: str, crawl: str, code: str) -> None:
+    """Subprocess entry: the real mono stage; XL_TEST_PACE slows every shard write (timing only)."""
+    import flows.stage_runner as sr
+    import pipelines.shards as shards
+    from flows.stages import mono
+
+    sr._CODE_VERSION = code
+    real_write = shards.write_shard
+
+    def paced(*args, **kwargs):
+        written = real_write(*args, **kwargs)
+        time.sleep(float(os.environ.get("XL_TEST_PACE", "0")))
+        return written
+
+    shards.write_shard = paced
+    print(f"mono skipped={mono.run(_mono_cfg(out, crawl)).skipped}", flush=True)
+
+
+def _run(out: Path, pace: float = 0.0, entry: str = "main", *args: str) -> subprocess.Popen:
     here = str(Path(__file__).resolve().parent)
     from flows.stage_runner import code_version
 
-    code = (f"import sys; sys.path.insert(0, {here!r}); import test_resume; "
-            f"test_resume.main({str(out)!r}, {code_version()!r})")
+    call_args = ", ".join(repr(a) for a in (str(out), *args, code_version()))
+    code = f"import sys; sys.path.insert(0, {here!r}); import test_resume; test_resume.{entry}({call_args})"
     env = {**os.environ, "XL_TEST_PACE": str(pace)}
     return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
@@ -98,18 +122,11 @@ def _files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_killed_mid_stage_leaves_nothing_done_and_resumes_identically(tmp_path):
+def test_killed_mid_stage_leaves_nothing_done_and_resumes_identically(tmp_path, capsys):
     killed, clean = tmp_path / "killed", tmp_path / "clean"
-    proc = _run(killed, pace=1.0)
+    proc = _run(killed, 1.0)
     staging = killed / "_staging" / "second" / "second"
-    deadline = time.time() + 60
-    while not list(staging.rglob("*.parquet")):
-        assert proc.poll() is None, f"run ended before it could be killed: {proc.communicate()}"
-        assert time.time() < deadline, "stage `second` never wrote a shard"
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)  # the whole session: Beam may have started helpers
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    _kill_when_shard_appears(proc, staging)
 
     # `first` finished and is marked; `second` was mid-way: shards in staging, nothing visible as done.
     assert read_marker(load_config(None, {"out": str(killed)}), "first") is not None
@@ -117,10 +134,9 @@ def test_killed_mid_stage_leaves_nothing_done_and_resumes_identically(tmp_path):
     assert not (killed / "second").exists()
     assert list(staging.rglob("*.parquet"))
 
-    rerun = _run(killed)
-    out, err = rerun.communicate(timeout=120)
-    assert rerun.returncode == 0, err
-    assert out.split() == ["first", "skipped=True", "second", "skipped=False"]
+    capsys.readouterr()
+    main(str(killed))  # the rerun (in this process: same code version)
+    assert capsys.readouterr().out.split() == ["first", "skipped=True", "second", "skipped=False"]
     assert not (killed / "_staging").exists() or not any((killed / "_staging").iterdir())
 
     main(str(clean))  # the uninterrupted run, in this process (same code version)
@@ -128,6 +144,40 @@ def test_killed_mid_stage_leaves_nothing_done_and_resumes_identically(tmp_path):
         validate(str(killed / product))
         assert _files(killed / product) == _files(clean / product)  # shards + manifest, byte for byte
     assert len(_files(clean / "second")) > 3
+
+
+def _kill_when_shard_appears(proc: subprocess.Popen, staging: Path) -> None:
+    deadline = time.time() + 90
+    while not list(staging.rglob("*.parquet")):
+        assert proc.poll() is None, f"run ended before it could be killed: {proc.communicate()}"
+        assert time.time() < deadline, f"no shard appeared under {staging}"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole session: Beam may have started helpers
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+
+def test_mono_stage_killed_mid_run_resumes_byte_identical(tmp_path):
+    from flows.demo.crawl import make_section
+    from flows.stages import mono
+
+    make_section(tmp_path / "data")
+    crawl = str(next((tmp_path / "data").rglob("*.warc.gz")).parent)
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    proc = _run(killed, 0.3, "mono_main", crawl)
+    _kill_when_shard_appears(proc, killed / "_staging" / "mono")
+    assert not (killed / "_stages" / "mono.json").exists()
+    assert not (killed / "documents").exists() and not (killed / "rejects").exists()
+
+    cfg = _mono_cfg(str(killed), crawl)
+    assert not mono.run(cfg).skipped  # resumes: reruns the unfinished stage from its inputs
+    assert not (killed / "_staging" / "mono").exists()
+    assert mono.run(cfg).skipped
+    assert not mono.run(_mono_cfg(str(clean), crawl)).skipped  # the uninterrupted run
+    for product in ("documents", "rejects/mono"):
+        validate(str(killed / product))
+        assert _files(killed / product) == _files(clean / product)
+    assert len(_files(clean / "documents")) > 5
 
 
 def test_skip_rerun_on_change_and_force(tmp_path):

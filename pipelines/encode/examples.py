@@ -48,8 +48,9 @@ class Dropped:
 
 def example(example_id: str, objective: str, lang: str, ids: np.ndarray, lang2: str | None = None,
             segment_start: int = -1, spans: list[dict] | None = None) -> dict:
+    """A TOKENS record; input_ids stays an int32 array (pipelines.encode.write turns it into Arrow)."""
     return {"example_id": example_id, "objective": objective, "lang": lang, "lang2": lang2,
-            "input_ids": ids.tolist(), "segment_start": segment_start, "entity_spans": spans,
+            "input_ids": ids, "segment_start": segment_start, "entity_spans": spans,
             "n_tokens": len(ids)}
 
 

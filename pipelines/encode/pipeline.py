@@ -1,8 +1,9 @@
 """The encode pipeline: product shards → batched SentencePiece → TOKENS Arrow shards per objective.
 
 One element per input shard file (so reading scales with the number of files), a ParDo that
-reads its rows, BatchElements + a DoFn that loads the model once per worker (setup) and encodes a
-batch's texts in two SentencePiece calls, then WriteShards per objective (deterministic files).
+reads its rows in batches, a DoFn that loads the model once per worker (setup) and encodes a
+batch's texts in two SentencePiece calls and emits one Arrow chunk per partition, then
+WriteTokenShards per objective (WriteShards' deterministic layout, moved as Arrow chunks).
 Dropped records are counted (`<unit>.dropped.<reason>`) and written to rejects.
 """
 
@@ -16,10 +17,11 @@ import apache_beam as beam
 
 from pipelines.counters import REJECTS_TAG, inc, make_reject
 from pipelines.encode import examples as ex
+from pipelines.encode.write import WriteTokenShards, to_chunk
 from pipelines.shards import DEFAULT_TARGET_SHARD_BYTES, WriteShards, filesystem
 from pipelines.tokenizer.sources import iter_rows
 from schemas.documents import REJECTS
-from schemas.tokens import OBJECTIVES, TOKENS
+from schemas.tokens import OBJECTIVES
 
 STAGE = "encode"
 STEP = "EncodeTokens"
@@ -41,12 +43,21 @@ class EncodeSettings:
     spm_threads: int = 1
 
 
-def read_shard(item: tuple[str, str, str]):
-    """(objective, shard path, name for rejects) → (objective, row) for every row of the shard."""
+def read_shard(item: tuple[str, str, str], batch_size: int):
+    """(objective, shard path, name for rejects) → lists of up to batch_size (objective, row).
+
+    Rows leave the reader already batched: one Beam element per SentencePiece batch instead of
+    one per record (the same batching BatchElements would do, without its per-row elements)."""
     objective, path, name = item
+    batch: list[tuple[str, dict]] = []
     for row in iter_rows(path, COLUMNS[objective]):
         row["_source"] = name  # only for rejects: where a dropped record came from
-        yield objective, row
+        batch.append((objective, row))
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def source_name(path: str, root: str | None) -> str:
@@ -124,6 +135,7 @@ class EncodeFn(beam.DoFn):
 
     def process(self, batch):
         counts: Counter = Counter()  # one Beam counter update per name and batch, not per record
+        groups: dict[tuple[str, str], list[dict]] = {}  # examples leave as one Arrow chunk per partition
         for res in encode_batch(batch, self.enc, self.settings):
             unit = UNITS[res[1]]
             counts[f"{unit}.read"] += 1
@@ -139,7 +151,9 @@ class EncodeFn(beam.DoFn):
                 counts[f"{obj}.examples"] += len(examples)
                 counts[f"{obj}.tokens"] += sum(e["n_tokens"] for e in examples)
                 for e in examples:
-                    yield beam.pvalue.TaggedOutput(obj, e)
+                    groups.setdefault((obj, partition_of(e)), []).append(e)
+        for (obj, part), examples in sorted(groups.items()):
+            yield beam.pvalue.TaggedOutput(obj, (part, to_chunk(examples)))
         for name, n in counts.items():
             inc(STAGE, name, n)
 
@@ -161,16 +175,14 @@ def build_encode(
         pipeline
         | "Shards" >> beam.Create(items)
         | "SpreadShards" >> beam.Reshuffle()
-        | "ReadRows" >> beam.FlatMap(read_shard)
-        | "Batch" >> beam.BatchElements(min_batch_size=batch_size, max_batch_size=batch_size)
+        | "ReadRows" >> beam.FlatMap(read_shard, batch_size=batch_size)
         | "Encode" >> beam.ParDo(EncodeFn(model_path, model_sha256, settings)).with_outputs(REJECTS_TAG, *OBJECTIVES)
     )
     for obj in OBJECTIVES:
         if not inputs.get(obj):
             continue  # nothing can reach this writer; the stage creates the empty product dir
-        _ = results[obj] | f"Write_{obj}" >> WriteShards(
-            posixpath.join(out_root, obj), TOKENS, partition_of, "example_id",
-            target_shard_bytes=target_shard_bytes, fmt="arrow", compression=compression)
+        _ = results[obj] | f"Write_{obj}" >> WriteTokenShards(
+            posixpath.join(out_root, obj), target_shard_bytes=target_shard_bytes, compression=compression)
     _ = results[REJECTS_TAG] | "WriteRejects" >> WriteShards(
         rejects_dir, REJECTS, lambda r: r["reason"], "reject_id", target_shard_bytes=target_shard_bytes,
         fmt="parquet")
