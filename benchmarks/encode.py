@@ -81,7 +81,7 @@ def main() -> None:
         out = Path(tmp) / "out"
         lines = make_corpus(out, docs)
         base = {"out": str(out), "stages": ["tokenizer", "encode"],
-                "tokenizer": {"vocab_size": 8000, "sample_sentences": 50_000, "hard_vocab_limit": False},
+                "tokenizer": {"vocab_size": 8000, "sample_sentences": 20_000, "hard_vocab_limit": False},
                 "encode": {"objectives": ["mlm"], "target_shard_mb": 32}}
         cfg = load_config(None, base)
         t0 = time.perf_counter()

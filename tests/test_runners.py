@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import apache_beam as beam
 import pyarrow as pa
@@ -214,3 +215,74 @@ def test_dry_run_reports_up_to_date_stage(tmp_path):
         changed = run_stage(cfg, "small", {"n": 4}, {}, [Product("small", SMALL)], _stage_body(cfg, 4))
     assert not done.skipped and dry.extra["up_to_date"] and not changed.extra["up_to_date"]
     assert open(marker_path(cfg, "small")).read() == marker  # the dry run left the marker alone
+
+
+def test_cli_dry_run_builds_the_mono_graph_for_dataflow(tmp_path):
+    """`xlcorpus build --dry-run` on the real mono stage: options validated, graph printed and written,
+    nothing run, submitted or marked done; a non-Beam stage is listed, not run."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from flows.demo.crawl import make_section
+
+    section = make_section(tmp_path / "data")
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump({**section, "out": "out", "stages": ["mono", "tokenizer"],
+                                   "runner": {"kind": "dataflow", "dataflow": DATAFLOW}}))
+    res = CliRunner().invoke(app, ["build", "--config", str(cfg), "--dry-run"])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "out"
+    graph = json.loads((out / "_dryrun" / "mono.graph.json").read_text())
+    top = [t["name"] for t in graph["transforms"]]
+    assert {"ReadWarc", "DedupLines", "NearDedup", "WriteDocuments", "WriteRejects"} <= set(top)
+    assert graph["runner"] == "DataflowRunner" and graph["pipeline_args"]["sdk_location"] == "container"
+    assert "mono: pipeline built" in res.output and "DataflowRunner" in res.output and "ReadWarc" in res.output
+    assert "tokenizer: not a Beam stage" in res.output
+    assert sorted(p.name for p in out.iterdir()) == ["_dryrun"]  # no marker, no staging, no product
+
+
+def test_config_reference_lists_every_field(tmp_path):
+    from flows.config.reference import main, reference, sections
+
+    text = reference()
+    for path, model in sections(Config):
+        assert (f"### `{path}`" if path else "### top level") in text
+        for name in model.model_fields:
+            assert f"| `{name}` |" in text
+    assert '| `kind` | "local" \\| "dataflow" \\| "flink" \\| "spark" | `"local"` |' in text
+    assert "| `workers` | int | `1` | ≥ 1 |" in text
+    main([str(tmp_path / "ref.md")])
+    assert (tmp_path / "ref.md").read_text() == text
+
+
+def test_docker_images_match_pinned_versions():
+    """The SDK container's base must be Beam's image of exactly the installed Beam and Python; the
+    trainer's base must carry the pinned torch; both images copy every package of the distribution."""
+    import re
+    import sys
+    import tomllib
+    from importlib.metadata import version
+
+    root = Path(__file__).resolve().parent.parent
+    beam_df = (root / "docker" / "Dockerfile").read_text()
+    train_df = (root / "docker" / "Dockerfile.train").read_text()
+    tag = re.search(r"^FROM apache/beam_python(\d+\.\d+)_sdk:(\S+)$", beam_df, re.M)
+    assert tag, "docker/Dockerfile must start FROM apache/beam_python<X.Y>_sdk:<version>"
+    assert tag[2] == beam.__version__ and tag[1] == f"{sys.version_info.major}.{sys.version_info.minor}"
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    pins = dict(re.match(r"([A-Za-z0-9_.-]+)==(\S+)", d).groups() for d in pyproject["project"]["dependencies"]
+                if "==" in d)
+    assert pins["apache-beam"] == beam.__version__
+    assert f"torch=={pins['torch']}" in beam_df  # the CPU wheel installed before the package
+    base = re.search(r"^ARG BASE_IMAGE=pytorch/pytorch:(\d+\.\d+\.\d+)-cuda[\d.]+-cudnn\d+-runtime$", train_df, re.M)
+    assert base and base[1] == pins["torch"] == version("torch").split("+")[0]
+    assert f"!= {pins['torch']}" in train_df  # the build fails if the base's torch differs from the pin
+    for df in (beam_df, train_df):
+        for pkg in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]:
+            assert f"COPY {pkg.rstrip('*')}/ {pkg.rstrip('*')}/" in df
+    # The SDK image keeps the base's boot entrypoint (workers start through it); the trainer's is torchrun.
+    assert not [ln for ln in beam_df.splitlines() if ln.startswith(("ENTRYPOINT", "CMD"))]
+    assert 'ENTRYPOINT ["/usr/local/bin/train-entry.sh"]' in train_df
+    entry = (root / "docker" / "train-entry.sh").read_text()
+    assert "torchrun" in entry and "xlcorpus train" in entry

@@ -27,7 +27,7 @@ from collections import Counter
 
 import numpy as np
 
-from pipelines.scripts import char_script, is_unspaced
+from pipelines.scripts import char_script, dominant_from_counts, is_unspaced
 
 U64 = np.uint64
 _SCRIPT_LIMIT = 4000  # same sample size as pipelines.scripts.dominant_script
@@ -107,19 +107,6 @@ def normalize(text: str) -> str:
     return " ".join(cp.tobytes().decode("utf-32-le", "surrogatepass").split())
 
 
-def _dominant(c: Counter) -> str:
-    # Same decision as pipelines.scripts.dominant_script, from counts (kept in step by a test).
-    if not c:
-        return "Zyyy"
-    kana = c.get("Hira", 0) + c.get("Kana", 0)
-    if kana > 0 and kana + c.get("Hani", 0) >= max(c.values()) and kana >= 0.1 * sum(c.values()):
-        return "Jpan"
-    best = max(sorted(c), key=lambda s: c[s])
-    if best == "Hang" and c.get("Hani", 0):
-        return "Kore"
-    return best
-
-
 def text_scripts(texts: list[str]) -> list[str]:
     """`pipelines.scripts.dominant_script` of each text, by table lookup over the whole batch instead of
     a per-character Python loop (~100x faster)."""
@@ -140,7 +127,7 @@ def text_scripts(texts: list[str]) -> list[str]:
         k = len(_SCRIPT_NAMES)
         counts = np.bincount(doc[voting] * k + idx[voting], minlength=len(rest) * k)
         for row, i in zip(counts.reshape(len(rest), k), rest, strict=True):
-            out[i] = _dominant(Counter({_SCRIPT_NAMES[j]: int(row[j]) for j in np.flatnonzero(row)}))
+            out[i] = dominant_from_counts(Counter({_SCRIPT_NAMES[j]: int(row[j]) for j in np.flatnonzero(row)}))
     return out
 
 
