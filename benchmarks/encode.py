@@ -7,7 +7,7 @@ real subword vocabulary is learned), trains the tokenizer with the tokenizer sta
              sampling.json) with 1 and 2 local workers
 and prints tokens/s and the ratio stage / baseline (target ≥ 0.7 at 1 worker).
 
-    python benchmarks/encode.py            # ~2 minutes
+    python benchmarks/encode.py            # ~1.5 minutes
     python benchmarks/encode.py --quick    # ~30 s
 """
 
@@ -72,7 +72,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small corpus (~30 s)")
     ap.add_argument("--docs-per-lang", type=int, default=None)
     args = ap.parse_args()
-    docs = args.docs_per_lang or (1500 if args.quick else 6000)
+    docs = args.docs_per_lang or (1500 if args.quick else 10000)
 
     from flows.config import load_config
     from flows.stages import encode, tokenizer

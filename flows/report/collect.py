@@ -63,7 +63,8 @@ class ReportData:
 
 
 def counters_by_unit(counters: dict[str, int]) -> dict[str, UnitCounts]:
-    """`<unit>.read/.kept/.dropped.<reason>` → per-unit counts (other counters are ignored)."""
+    """`<unit>.read/.kept/.dropped.<reason>` → per-unit counts, for units with a `.read` counter (those
+    reconcile: read = kept + dropped); breakdowns without one (e.g. per-language kept) are left out."""
     units: dict[str, UnitCounts] = {}
     for name, value in sorted(counters.items()):
         if ".dropped." in name:
@@ -72,7 +73,7 @@ def counters_by_unit(counters: dict[str, int]) -> dict[str, UnitCounts]:
         elif name.endswith((".read", ".kept")):
             unit, kind = name.rsplit(".", 1)
             setattr(units.setdefault(unit, UnitCounts()), kind, int(value))
-    return units
+    return {u: c for u, c in units.items() if f"{u}.read" in counters}
 
 
 def _product_dirs(out: Path) -> list[Path]:

@@ -95,9 +95,10 @@ def drop_reasons(stages: dict[str, dict[str, UnitCounts]]) -> str | None:
     left = np.array([c.kept / c.read for _, c in rows], dtype=float)
     ax.barh(y, left, color="tab:green", label="kept")
     cmap = plt.get_cmap("tab20")
+    colors = [cmap(i) for i in range(20) if i not in (4, 5)]  # greens mean "kept"
     for i, reason in enumerate(reasons):
         share = np.array([c.dropped.get(reason, 0) / c.read for _, c in rows], dtype=float)
-        ax.barh(y, share, left=left, color=cmap(i % 20), label=reason)
+        ax.barh(y, share, left=left, color=colors[i % len(colors)], label=reason)
         left += share
     ax.set_yticks(y, [name for name, _ in rows], fontsize=8)
     ax.invert_yaxis()
