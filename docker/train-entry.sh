@@ -1,13 +1,16 @@
 #!/bin/sh
-# torchrun entry of the trainer image: one process per GPU on this node (NPROC_PER_NODE, default "gpu").
-# Multi-node: set NNODES, NODE_RANK and RDZV_ENDPOINT (host:port of node 0) on every node.
-# Arguments are passed to `xlcorpus train`.
+# torchrun entry of the trainer image: one trainer process per GPU, each running
+# `python -m xlmodel train "$@"` (e.g. --settings /work/run.json [--resume]); DDP over nccl.
+#   NPROC_PER_NODE  processes on this node (default "gpu": one per visible GPU)
+#   NNODES, NODE_RANK, RDZV_ENDPOINT (host:port of node 0)  for several nodes
+# For the whole train stage (skip when up to date, eval, export) use the CLI instead:
+#   docker run --entrypoint xlcorpus IMAGE train --config cfg.yaml --nproc 8
 set -eu
-if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
-  exec xlcorpus train --help
+if [ "$#" -eq 0 ] || [ "$1" = "--help" ] || [ "$1" = "-h" ]; then
+  exec python -m xlmodel train --help
 fi
 if [ -n "${RDZV_ENDPOINT:-}" ]; then
   exec torchrun --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" --nproc_per_node="${NPROC_PER_NODE}" \
-    --rdzv_backend=c10d --rdzv_endpoint="${RDZV_ENDPOINT}" --no-python xlcorpus train "$@"
+    --rdzv_backend=c10d --rdzv_endpoint="${RDZV_ENDPOINT}" -m xlmodel train "$@"
 fi
-exec torchrun --standalone --nproc_per_node="${NPROC_PER_NODE}" --no-python xlcorpus train "$@"
+exec torchrun --standalone --nproc_per_node="${NPROC_PER_NODE}" -m xlmodel train "$@"

@@ -64,7 +64,7 @@ def test_eflomal_recovers_planted_alignment_and_is_reproducible():
     links = aligner.align(pairs, seed=1)
     assert len(links) == len(pairs) == 100
     assert aer(links, gold) <= 0.10
-    assert aligner.align(pairs, seed=1) == links  # same seed → same links (seed shim + one OpenMP thread)
+    assert aligner.align(pairs, seed=1) == links  # same seed → same links (seed shim + one OpenMP thread per direction)
 
 
 def test_eflomal_seed_changes_the_sampler():

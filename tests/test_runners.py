@@ -286,4 +286,4 @@ def test_docker_images_match_pinned_versions():
     assert not [ln for ln in beam_df.splitlines() if ln.startswith(("ENTRYPOINT", "CMD"))]
     assert 'ENTRYPOINT ["/usr/local/bin/train-entry.sh"]' in train_df
     entry = (root / "docker" / "train-entry.sh").read_text()
-    assert "torchrun" in entry and "xlcorpus train" in entry
+    assert "torchrun" in entry and "-m xlmodel train" in entry

@@ -184,6 +184,8 @@ def train(s: TrainSettings, resume: bool = False, stop_at: int | None = None,
     if ckpt_path is not None:
         ck = load_checkpoint(ckpt_path, map_location=device)
         _check_compatible(ck["settings"], s, ck.get("world_x_accum"), d.world * s.grad_accum)
+        if ck["sampler"]["streams"] != maker.sampler.state_dict()["streams"]:
+            raise ValueError("cannot resume: the token data's streams differ from the checkpoint's")
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])

@@ -101,13 +101,16 @@ def run(cfg, force: bool = False, log_fn=None):
     key = stage_key(cfg, STAGE, sec, fp)
     run_dir = str(Path(cfg.out, "_runs", f"train-{key}").resolve())
     s = settings(cfg, run_dir)
-    if not cfg.train.resume and os.path.isdir(run_dir) and force:
-        shutil.rmtree(run_dir)
 
     def body(staging_root: str) -> dict[str, int]:
         if not cfg.train.resume and os.path.isdir(run_dir):
             shutil.rmtree(run_dir)  # a stale interrupted run: start clean unless asked to resume
-        summary = _train(s, cfg, say)
+        from xlmodel.shards import DataError
+
+        try:
+            summary = _train(s, cfg, say)
+        except DataError as e:  # a token folder the user can fix: one clear line, not a traceback
+            raise ConfigError(f"train: {e}") from e
         dest = os.path.join(staging_root, PRODUCT)
         os.makedirs(staging_root, exist_ok=True)
         shutil.move(run_dir, dest)

@@ -4,8 +4,9 @@ eflomal's binary seeds its sampler from /dev/urandom and has no seed option, and
 OpenMP threads its samplers split the RNG state in whatever order the threads arrive. For
 byte-identical reruns we (1) preload a tiny shim that answers eflomal's read of /dev/urandom with a
 seed we choose (built once per machine with the C compiler; a missing compiler is a clear error,
-never a silent switch to unseeded runs) and (2) run it with OMP_NUM_THREADS=1, so the samplers draw
-their states in a fixed order. Beam parallelizes across chunks instead.
+never a silent switch to unseeded runs) and (2) run it with OMP_NUM_THREADS=2,1: the forward and
+reverse directions still run in parallel (each reads the seed itself), but each direction's samplers
+run in one thread and so split the RNG state in a fixed order. Beam parallelizes across chunks.
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ def run_eflomal(
         if params.priors_path:
             args += ["-p", paths["priors"]]
         # xorshift needs a non-zero state
-        env = dict(os.environ, LD_PRELOAD=shim, OMP_NUM_THREADS="1", **{SEED_ENV: str(seed % (2**64 - 1) + 1)})
+        env = dict(os.environ, LD_PRELOAD=shim, OMP_NUM_THREADS="2,1", **{SEED_ENV: str(seed % (2**64 - 1) + 1)})
         proc = subprocess.run(args, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"eflomal failed (exit {proc.returncode}): {proc.stderr.strip()[:500]}")
