@@ -12,40 +12,44 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 
+import numpy as np
+
+from pipelines.normalize import CodepointTable, codepoints
 from pipelines.scripts import UNSPACED_SCRIPTS, char_script
 
 
-class _ClassMap(dict):
-    """str.translate table: code point → one-letter class, filled lazily (one C lookup per char).
-
-    L letter (spaced script)  U letter of an unspaced script  M mark  D digit  P punctuation
-    S symbol  ' ' whitespace / line break  O anything else (private use, format chars).
-    """
-
-    def __missing__(self, cp: int) -> str:
-        ch = chr(cp)
-        cat = unicodedata.category(ch)
-        if ch.isspace():
-            value = " "
-        elif cat[0] == "L":
-            value = "U" if char_script(ch) in UNSPACED_SCRIPTS else "L"
-        elif cat[0] == "M":
-            value = "M"
-        elif cat == "Nd":
-            value = "D"
-        elif cat[0] == "N":
-            value = "L"  # letter-like numbers (Ⅻ, ½) behave as word characters
-        elif cat[0] == "P":
-            value = "P"
-        elif cat[0] == "S":
-            value = "S"
-        else:
-            value = "O"
-        self[cp] = value
-        return value
+# Character classes (one lookup per code point, see _char_class).
+_SPACE, _LETTER, _UNSPACED, _MARK, _DIGIT, _PUNCT, _SYMBOL, _OTHER = range(8)
+_N_CLASSES = 8
 
 
-_CLASSES = _ClassMap()
+def _char_class(cp: int) -> int:
+    """L letter (spaced script)  U letter of an unspaced script  M mark  D digit  P punctuation
+    S symbol  space (whitespace / line break)  O anything else (private use, format chars)."""
+    ch = chr(cp)
+    cat = unicodedata.category(ch)
+    if ch.isspace():
+        return _SPACE
+    if cat[0] == "L":
+        return _UNSPACED if char_script(ch) in UNSPACED_SCRIPTS else _LETTER
+    if cat[0] == "M":
+        return _MARK
+    if cat == "Nd":
+        return _DIGIT
+    if cat[0] == "N":
+        return _LETTER  # letter-like numbers (Ⅻ, ½) behave as word characters
+    if cat[0] == "P":
+        return _PUNCT
+    if cat[0] == "S":
+        return _SYMBOL
+    return _OTHER
+
+
+_CLASSES = CodepointTable(_char_class)
+# Per class: part of a whitespace token (everything but space and unspaced letters, which are words
+# on their own) / makes a token a word (a token of punctuation/symbols only — "—", "|" — is not).
+_IN_TOKEN = np.array([c not in (_SPACE, _UNSPACED) for c in range(_N_CLASSES)])
+_WORDISH = np.array([c in (_LETTER, _MARK, _DIGIT) for c in range(_N_CLASSES)])
 
 
 @dataclass
@@ -70,36 +74,63 @@ def count_words(text: str) -> int:
 
 def quality_signals(text: str) -> Signals:
     """Signals of a normalized text (lines separated by \\n, blank lines are paragraph breaks)."""
-    cls = text.translate(_CLASSES)
-    non_space = len(cls) - cls.count(" ")
-    n_unspaced = cls.count("U")
-    word_chars = 0
-    n_spaced = 0
-    for tok in cls.replace("U", " ").split():
-        if tok.strip("PSO"):  # a token of punctuation/symbols only ("—", "|", "***") is not a word
-            n_spaced += 1
-            word_chars += len(tok)
-    n_words = n_spaced + n_unspaced
+    return quality_signals_batch([text])[0]
+
+
+def quality_signals_batch(texts: list[str]) -> list[Signals]:
+    """quality_signals of many texts with one set of numpy calls over their concatenation (texts are
+    joined by "\\n", a space class, so no token or line crosses from one text into the next)."""
+    if not texts:
+        return []
+    n = len(texts)
+    lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
+    cp = codepoints("\n".join(texts))
+    cls = _CLASSES(cp).astype(np.int64)
+    # Text of every position; the separators belong to an extra row n that is dropped.
+    ids = np.full(2 * n - 1, n)
+    ids[0::2] = np.arange(n)
+    reps = np.ones(2 * n - 1, dtype=np.int64)
+    reps[0::2] = lens
+    doc = np.repeat(ids, reps)
+    per_class = np.bincount(doc * _N_CLASSES + cls, minlength=(n + 1) * _N_CLASSES).reshape(n + 1, _N_CLASSES)
+    # Whitespace tokens: maximal runs of in-token classes; a word when one of its chars is wordish.
+    in_tok = _IN_TOKEN[cls]
+    starts = in_tok & ~np.r_[False, in_tok[:-1]]
+    tok_id = np.cumsum(starts)[in_tok] - 1
+    tok_len = np.bincount(tok_id)
+    tok_word = np.bincount(tok_id, weights=_WORDISH[cls[in_tok]]) > 0
+    tok_doc = doc[starts]
+    n_spaced = np.bincount(tok_doc, weights=tok_word, minlength=n)
+    word_chars = np.bincount(tok_doc, weights=tok_len * tok_word, minlength=n)
+    # Last character of each non-empty line: not a "\\n", and followed by one (or by the end).
+    nl = cp == 10
+    ends = np.flatnonzero(~nl & np.r_[nl[1:], True])
+    n_lines = np.bincount(doc[ends], minlength=n)
+    punct_end = np.bincount(doc[ends], weights=cls[ends] == _PUNCT, minlength=n)
+    out = []
+    for i, text in enumerate(texts):
+        c = per_class[i].tolist()
+        non_space = len(text) - c[_SPACE]
+        n_unspaced = c[_UNSPACED]
+        n_words = int(n_spaced[i]) + n_unspaced
+        lines = int(n_lines[i])
+        out.append(Signals(
+            n_chars=len(text),
+            n_words=n_words,
+            n_lines=lines,
+            mean_word_len=(int(word_chars[i]) + n_unspaced) / n_words if n_words else 0.0,
+            symbol_ratio=(c[_PUNCT] + c[_SYMBOL] + c[_OTHER]) / non_space if non_space else 0.0,
+            digit_ratio=c[_DIGIT] / non_space if non_space else 0.0,
+            punct_end_frac=int(punct_end[i]) / lines if lines else 0.0,
+            dup_line_frac=_dup_lines(text) / lines if lines else 0.0,
+        ))
+    return out
+
+
+def _dup_lines(text: str) -> int:
+    """Non-empty lines that repeat an earlier line of the same text."""
     lines = [ln for ln in text.split("\n") if ln]
-    n_lines = len(lines)
-    punct_end = sum(1 for ln in lines if unicodedata.category(ln[-1])[0] == "P")
-    seen: set[str] = set()
-    dup = 0
-    for ln in lines:
-        if ln in seen:
-            dup += 1
-        else:
-            seen.add(ln)
-    return Signals(
-        n_chars=len(text),
-        n_words=n_words,
-        n_lines=n_lines,
-        mean_word_len=(word_chars + n_unspaced) / n_words if n_words else 0.0,
-        symbol_ratio=(cls.count("P") + cls.count("S") + cls.count("O")) / non_space if non_space else 0.0,
-        digit_ratio=cls.count("D") / non_space if non_space else 0.0,
-        punct_end_frac=punct_end / n_lines if n_lines else 0.0,
-        dup_line_frac=dup / n_lines if n_lines else 0.0,
-    )
+    return len(lines) - len(set(lines))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines.counters import metrics_by_name
 from pipelines.mono.dedup import DedupDocuments, DedupLines, doc_key, remove_lines
+from pipelines.mono.transforms import BatchDocs, unbatch
 from pipelines.quality import quality_signals
 
 
@@ -30,9 +31,10 @@ def test_plain_helpers():
 def test_dedup_planted_corpus():
     docs = [_doc("a", A), _doc("b", B), _doc("c", C), _doc("d", D), _doc("e", A_COPY)]
     p = beam.Pipeline(runner="FnApiRunner")
-    kept, r1 = p | beam.Create(docs) | "Docs" >> DedupDocuments("t")
-    kept, r2 = kept | "Lines" >> DedupLines("t", min_chars=20, min_words=3)
-    assert_that(kept | "Texts" >> beam.Map(lambda d: (d["doc_id"], d["text"], d["lines_removed"])), equal_to([
+    # Batches of two and three partitions: copies meet across batches and partitions.
+    kept, r1 = p | beam.Create(docs) | BatchDocs(2) | "Docs" >> DedupDocuments("t", partitions=3)
+    kept, r2 = kept | "Lines" >> DedupLines("t", min_chars=20, min_words=3, partitions=3)
+    assert_that(kept | beam.FlatMap(unbatch) | "Texts" >> beam.Map(lambda d: (d["doc_id"], d["text"], d["lines_removed"])), equal_to([
         ("a", A, 0),
         ("b", "Beta text about something else\nbeta closing LINE 123", 1),
         ("c", "Gamma text is unique in every way", 2),

@@ -111,6 +111,17 @@ def test_html_is_self_contained_with_every_section(full_out, tmp_path):
     assert "<script" not in page and "http://" not in page and "https://" not in page
     assert "lid_low=4" in page and "0.66" in page and "mlm.accuracy" in page
     assert "Not in this output" not in page
+    assert "Stages marked done" not in page  # these test products have no completion markers
+
+
+def test_stage_markers_are_listed(tmp_path):
+    root = tmp_path / "out"
+    write_documents(root)
+    (root / "_stages").mkdir()
+    (root / "_stages" / "mono.json").write_text(json.dumps({"stage": "mono", "key": "abc123", "counters": {}}))
+    d = collect(root)
+    assert d.stage_keys == {"mono": "abc123"}
+    assert "mono <code>abc123</code>" in write_html(d, root / "r.html").read_text()
 
 
 def test_partial_output_only_documents(tmp_path):

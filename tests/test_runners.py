@@ -219,7 +219,8 @@ def test_dry_run_reports_up_to_date_stage(tmp_path):
 
 def test_cli_dry_run_builds_the_mono_graph_for_dataflow(tmp_path):
     """`xlcorpus build --dry-run` on the real mono stage: options validated, graph printed and written,
-    nothing run, submitted or marked done; a non-Beam stage is listed, not run."""
+    nothing run, submitted or marked done; a non-Beam stage is listed, not run; a stage that needs an
+    earlier stage's outputs is listed as not built."""
     import yaml
     from typer.testing import CliRunner
 
@@ -229,7 +230,7 @@ def test_cli_dry_run_builds_the_mono_graph_for_dataflow(tmp_path):
     section = make_section(tmp_path / "data")
     section["neardup"] = {"enabled": False}  # a 130-step subgraph: slow to build, nothing more to show
     cfg = tmp_path / "cfg.yaml"
-    cfg.write_text(yaml.safe_dump({**section, "out": "out", "stages": ["mono", "tokenizer"],
+    cfg.write_text(yaml.safe_dump({**section, "out": "out", "stages": ["mono", "tokenizer", "encode"],
                                    "runner": {"kind": "dataflow", "dataflow": DATAFLOW}}))
     res = CliRunner().invoke(app, ["build", "--config", str(cfg), "--dry-run"])
     assert res.exit_code == 0, res.output
@@ -240,6 +241,8 @@ def test_cli_dry_run_builds_the_mono_graph_for_dataflow(tmp_path):
     assert graph["runner"] == "DataflowRunner" and graph["pipeline_args"]["sdk_location"] == "container"
     assert "mono: pipeline built" in res.output and "DataflowRunner" in res.output and "ReadWarc" in res.output
     assert "tokenizer: not a Beam stage" in res.output
+    # encode reads the tokenizer's output, which a dry run does not produce: listed with the reason.
+    assert "encode: not built (needs outputs of an earlier stage)" in " ".join(res.output.split())
     assert sorted(p.name for p in out.iterdir()) == ["_dryrun"]  # no marker, no staging, no product
 
 

@@ -10,7 +10,8 @@ import yaml
 
 def write_demo(data_dir: Path, out_dir: Path, workers: int = 1) -> Path:
     """Write the demo inputs under data_dir and a config (demo.yaml) whose outputs go to out_dir."""
-    data_dir = Path(data_dir)
+    # Absolute, because the config's relative paths would be resolved against demo.yaml's own folder.
+    data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     config: dict = {"out": str(Path(out_dir).resolve()), "runner": {"kind": "local", "workers": workers}}
     # Each generator writes its inputs and returns its config section(s).

@@ -52,7 +52,12 @@ def _scan_note(scan, what: str) -> str:
 def _products(d: ReportData) -> str:
     rows = [[rel, f"{m.schema_name} v{m.schema_version}", m.stage, m.rows, len(m.files),
              sum(f.bytes for f in m.files), len(m.partitions)] for rel, m in sorted(d.manifests.items())]
-    return "<h2>Products</h2>" + table(["directory", "schema", "stage", "rows", "files", "bytes", "partitions"], rows)
+    done = ""
+    if d.stage_keys:
+        done = ('<p class="note">Stages marked done (OUT/_stages): '
+                + ", ".join(f"{_e(s)} <code>{_e(k)}</code>" for s, k in sorted(d.stage_keys.items())) + ".</p>")
+    return ("<h2>Products</h2>" + done
+            + table(["directory", "schema", "stage", "rows", "files", "bytes", "partitions"], rows))
 
 
 def _languages(d: ReportData) -> str:

@@ -138,7 +138,7 @@ def drops_by_lang(counters: dict[str, int]) -> tuple[dict[str, dict[str, int]], 
 
 
 def _fmt(drops: dict[str, int]) -> str:
-    return ", ".join(f"{r} {n}" for r, n in sorted(drops.items())) or "-"
+    return "\n".join(f"{r} {n}" for r, n in sorted(drops.items())) or "-"
 
 
 def summarize(cfg: Config, result: dict):
@@ -147,10 +147,10 @@ def summarize(cfg: Config, result: dict):
     counters = result.get("counters", {})
     stats = language_stats(posixpath.join(cfg.out, DOCUMENTS_DIR))
     by_lang, before = drops_by_lang(counters)
-    table = Table(title="mono: documents per language", show_lines=False)
+    table = Table(title="mono: documents per language", show_lines=True)
     for col, just in (("language", "left"), ("kept", "right"), ("mean LID score", "right"),
                       ("near-dup clusters", "right"), ("dropped by reason", "left")):
-        table.add_column(col, justify=just)
+        table.add_column(col, justify=just, no_wrap=col.startswith(("language", "dropped")))
     for lang in sorted(set(stats) | set(by_lang)):
         s = stats.get(lang, {"kept": 0, "score": 0.0, "clusters": set()})
         mean = f"{s['score'] / s['kept']:.3f}" if s["kept"] else "-"

@@ -138,14 +138,15 @@ def summarize(cfg: Config, result: dict):
     pairs = sorted({k[len("pairs["): k.index("]")] for k in counters if k.startswith("pairs[")})
     aligned, lexicon = _partitions(cfg, "alignments"), _partitions(cfg, "lexicon")
     alm, dict_cs = _partitions(cfg, "codeswitch/alm"), _partitions(cfg, "codeswitch/dict")
-    table = Table(title="parallel: pairs, alignments, lexicon, code-switching")
+    table = Table(title="parallel: pairs, alignments, lexicon, code-switching", show_lines=True)
     for col in ("pair", "read", "kept", "dropped (by reason)", "aligned", "lexicon", "ALM", "dict"):
-        table.add_column(col, justify="left" if col in ("pair", "dropped (by reason)") else "right")
+        table.add_column(col, justify="left" if col in ("pair", "dropped (by reason)") else "right",
+                         no_wrap=col in ("pair", "dropped (by reason)"))
     for key in pairs:
         unit = f"pairs[{key}]"
         dropped = {k[len(unit) + len(".dropped."):]: v for k, v in counters.items() if k.startswith(f"{unit}.dropped.")}
         table.add_row(key, str(counters.get(f"{unit}.read", 0)), str(counters.get(f"{unit}.kept", 0)),
-                      ", ".join(f"{r}={n}" for r, n in sorted(dropped.items())) or "-", str(aligned.get(key, 0)),
+                      "\n".join(f"{r}={n}" for r, n in sorted(dropped.items())) or "-", str(aligned.get(key, 0)),
                       str(lexicon.get(key, 0)), str(alm.get(key, 0)), str(dict_cs.get(key, 0)))
 
     def mean(kind: str) -> str:

@@ -2,6 +2,8 @@
 
 ReadWarc → Normalize → IdentifyLanguage → QualitySignals → DedupDocuments → DedupLines →
 NearDedup (pipelines.neardup, optional) → WriteDocuments; every step's rejects → WriteRejects.
+ReadWarc to DedupLines carry batches of documents (see pipelines.mono.transforms); from there on
+one element per document.
 """
 
 from __future__ import annotations
@@ -9,9 +11,9 @@ from __future__ import annotations
 import apache_beam as beam
 
 from pipelines.counters import inc
-from pipelines.mono.dedup import DedupDocuments, DedupLines
+from pipelines.mono.dedup import DedupDocuments, DedupLines, without_line_keys
 from pipelines.mono.params import MonoParams
-from pipelines.mono.transforms import IdentifyLanguage, Normalize, QualitySignals, ReadWarc
+from pipelines.mono.transforms import IdentifyLanguage, Normalize, QualitySignals, ReadWarc, unbatch
 from pipelines.shards import WriteShards
 from schemas.documents import DOCUMENTS, REJECTS
 
@@ -31,7 +33,7 @@ def build_mono(pipeline: beam.Pipeline, params: MonoParams) -> None:
     stage = params.stage
     rejects = []
     paths = pipeline | "InputFiles" >> beam.Create(sorted(params.files))
-    raws, r = paths | "ReadWarc" >> ReadWarc(stage, params.html_main_content, params.text_field)
+    raws, r = paths | "ReadWarc" >> ReadWarc(stage, params.html_main_content, params.text_field, params.batch_size)
     rejects.append(r)
     docs, r = raws | "Normalize" >> Normalize(stage)
     rejects.append(r)
@@ -40,13 +42,15 @@ def build_mono(pipeline: beam.Pipeline, params: MonoParams) -> None:
     docs, r = docs | "QualitySignals" >> QualitySignals(stage, params.quality)
     rejects.append(r)
     if params.dedup_docs:
-        docs, r = docs | "DedupDocuments" >> DedupDocuments(stage)
+        docs, r = docs | "DedupDocuments" >> DedupDocuments(stage, params.dedup_partitions)
         rejects.append(r)
     if params.dedup_lines:
-        docs, r = docs | "DedupLines" >> DedupLines(stage, params.min_chars_after_dedup, params.min_words_after_dedup)
+        docs, r = docs | "DedupLines" >> DedupLines(stage, params.min_chars_after_dedup, params.min_words_after_dedup,
+                                                    params.dedup_partitions)
         rejects.append(r)
+        docs = docs | "Unbatch" >> beam.FlatMap(unbatch)
     else:
-        docs = docs | "NoLineDedup" >> beam.Map(lambda d: {**d, "lines_removed": 0})
+        docs = docs | "NoLineDedup" >> beam.FlatMap(lambda b: [{**without_line_keys(d), "lines_removed": 0} for d in b])
     if params.neardup is not None:
         from pipelines.neardup.transform import NearDedup  # built separately; imported only when used
 

@@ -1,9 +1,22 @@
 """Exact dedup across the whole corpus: whole documents (DedupDocuments) and lines (DedupLines).
 
-Both compare CCNet-style normal forms (pipelines.normalize.dedup_key), so copies that differ only in
+Both compare CCNet-style normal forms (pipelines.normalize.dedup_keys), so copies that differ only in
 case, digits, accents or punctuation count as the same. Both keep the first copy in a fixed order
-(smallest doc_id, then line number), so the result does not depend on workers or bundle order, and
-both join by shuffles (GroupByKey / CoGroupByKey), never by side inputs.
+(documents: smallest (doc_id, source, offset); lines: smallest (doc_id, line number)), so the result
+does not depend on workers, bundles or batches, and both join by shuffles, never by side inputs.
+
+Both take and return *batches* of documents (pipelines.mono.transforms) and shuffle few, packed
+elements instead of one per line:
+
+1. every batch gets a key (a stable id of its doc ids) and sends, per hash partition of the keys, one
+   element holding the keys of its documents (lines) that fall in that partition;
+2. GroupByKey on the partition: all copies of a key meet in one partition, where the first
+   occurrence is found (for lines: one numpy lexsort over the partition's arrays);
+3. the later copies go back packed per batch and are joined to their batch by CoGroupByKey on the
+   batch key, which drops the documents (lines).
+
+A partition holds ~ (lines of the corpus / `partitions`) × ~50 bytes in one worker's memory at
+step 2; raise `partitions` for corpora far larger than one machine's memory.
 
 Whole-document dedup runs first: two identical pages are then reported as `exact_duplicate`, not as
 a document emptied by line dedup.
@@ -12,91 +25,138 @@ a document emptied by line dedup.
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
+import numpy as np
 from apache_beam.pvalue import TaggedOutput
 
 from pipelines.counters import REJECTS_TAG, inc
+from pipelines.ids import stable_id
 from pipelines.mono.transforms import doc_reject
-from pipelines.normalize import dedup_key, join_lines, split_lines
-from pipelines.quality import quality_signals
+from pipelines.normalize import dedup_keys, join_lines, split_lines
+from pipelines.quality import quality_signals_batch
+
+DIGEST_BYTES = 16  # 128-bit line keys: no accidental collision at any corpus size
+DEFAULT_PARTITIONS = 32
+LINE_KEYS = "_line_keys"  # transient field: (digests, line numbers) computed once, reused by DedupLines
+
+Batch = list[dict]
 
 
 def _digest(s: str) -> bytes:
-    return hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=12).digest()
+    return hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=DIGEST_BYTES).digest()
 
 
-LINE_KEYS = "_line_keys"  # transient field: line keys computed once, reused by DedupLines
+def line_digests(text: str) -> tuple[bytes, list[int]]:
+    """Keys of the non-empty lines (DIGEST_BYTES each, concatenated) and their line numbers."""
+    lines = split_lines(text)
+    keys = dedup_keys(text)
+    nums = [i for i, ln in enumerate(lines) if ln]
+    return b"".join(_digest(keys[i]) for i in nums), nums
 
 
-def line_digests(text: str) -> list[tuple[int, bytes]]:
-    """(line number, key) of every non-empty line."""
-    return [(i, _digest(dedup_key(ln))) for i, ln in enumerate(split_lines(text)) if ln]
-
-
-def doc_key(text: str, digests: list[tuple[int, bytes]] | None = None) -> bytes:
+def doc_key(text: str, digests: bytes | None = None) -> bytes:
     """Key of a whole document: the keys of its non-empty lines, in order."""
-    digests = line_digests(text) if digests is None else digests
-    return hashlib.blake2b(b"".join(d for _, d in digests), digest_size=12).digest()
+    digests = line_digests(text)[0] if digests is None else digests
+    return hashlib.blake2b(digests, digest_size=DIGEST_BYTES).digest()
 
 
-def with_keys(doc: dict) -> tuple[bytes, dict]:
-    digests = line_digests(doc["text"])
-    return doc_key(doc["text"], digests), {**doc, LINE_KEYS: digests}
+def with_line_keys(doc: dict) -> dict:
+    if LINE_KEYS in doc:
+        return doc
+    return {**doc, LINE_KEYS: line_digests(doc["text"])}
 
 
-def line_keys(doc: dict) -> list[tuple[bytes, tuple[str, int]]]:
-    """(line key, (doc_id, line_no)) for every non-empty line of a document."""
-    doc_id = doc["doc_id"]
-    digests = doc.get(LINE_KEYS)
-    if digests is None:
-        digests = line_digests(doc["text"])
-    return [(d, (doc_id, i)) for i, d in digests]
+def without_line_keys(doc: dict) -> dict:
+    return {k: v for k, v in doc.items() if k != LINE_KEYS}
 
 
-def _order(doc: dict) -> tuple:
-    return doc["doc_id"], doc["source"], doc.get("source_offset") or 0
+def batch_key(batch: Batch) -> str:
+    """Join key of a batch: documents have unique stable ids, so their list names the batch."""
+    return stable_id(*(d["doc_id"] for d in batch))
+
+
+def partition_of(digest: bytes, partitions: int) -> int:
+    return int.from_bytes(digest[:8], "little") % partitions
+
+
+def _hashes(digests: bytes) -> np.ndarray:
+    """(n × 2) uint64 view of concatenated 16-byte digests."""
+    return np.frombuffer(digests, dtype="<u8").reshape(-1, 2)
 
 
 # ------------------------------------------------------------------------------------- documents
 
 
-class _KeepFirstDocFn(beam.DoFn):
+def doc_key_parts(bkey: str, batch: Batch, partitions: int) -> Iterator[tuple[int, tuple[str, list]]]:
+    """(partition, (batch key, [(doc key, order, index in batch), ...])) per partition the batch touches."""
+    parts: dict[int, list] = defaultdict(list)
+    for i, d in enumerate(batch):
+        k = doc_key(d["text"], d[LINE_KEYS][0])
+        parts[partition_of(k, partitions)].append((k, (d["doc_id"], d["source"], d.get("source_offset") or 0), i))
+    for p, entries in sorted(parts.items()):
+        yield p, (bkey, entries)
+
+
+def later_doc_copies(parts: Iterable[tuple[str, list]]) -> Iterator[tuple[str, list[tuple[int, str]]]]:
+    """For one partition: (batch key, [(index, doc_id of the kept copy), ...]) of every document that
+    is not the first (smallest order) of its doc key."""
+    best: dict[bytes, tuple] = {}
+    seen = []
+    for bkey, entries in parts:
+        for k, order, i in entries:
+            seen.append((k, order, bkey, i))
+            if k not in best or (order, bkey, i) < best[k]:
+                best[k] = (order, bkey, i)
+    losers: dict[str, list] = defaultdict(list)
+    for k, order, bkey, i in seen:
+        if best[k] != (order, bkey, i):
+            losers[bkey].append((i, best[k][0][0]))
+    yield from losers.items()
+
+
+class _DropDocCopiesFn(beam.DoFn):
     def __init__(self, stage: str):
         self.stage = stage
 
     def process(self, kv):
-        _, docs = kv
-        best = None
-        seen = []  # light copies only: a group may be large (a page copied many times)
-        for doc in docs:
-            seen.append({k: doc.get(k) for k in ("doc_id", "source", "source_offset", "lang")}
-                        | {"text": doc["text"][:200]})
-            if best is None or _order(doc) < _order(best):
-                best = doc
-        kept_once = False
-        for light in seen:
-            if not kept_once and _order(light) == _order(best):
-                kept_once = True  # the keeper itself (exactly once, even if listed twice)
-                continue
-            yield TaggedOutput(REJECTS_TAG, doc_reject(self.stage, "DedupDocuments", "exact_duplicate", light,
-                                                       f"same text as {best['doc_id']}"))
-        yield best
+        _, g = kv
+        drops = {i: kept for part in g["drops"] for i, kept in part}
+        for batch in g["batch"]:
+            kept = []
+            for i, doc in enumerate(batch):
+                if i in drops:
+                    yield TaggedOutput(REJECTS_TAG, doc_reject(self.stage, "DedupDocuments", "exact_duplicate", doc,
+                                                               f"same text as {drops[i]}"))
+                else:
+                    kept.append(doc)
+            if kept:
+                yield kept
 
 
 class DedupDocuments(beam.PTransform):
-    """Whole-document exact dedup: one document per normalized text (smallest doc_id kept)."""
+    """Whole-document exact dedup over batches: one document per normalized text (smallest doc_id
+    kept). Adds the transient LINE_KEYS field that DedupLines reuses."""
 
-    def __init__(self, stage: str, label: str | None = None):
+    def __init__(self, stage: str, partitions: int = DEFAULT_PARTITIONS, label: str | None = None):
         super().__init__(label)
-        self.stage = stage
+        self.stage, self.partitions = stage, partitions
 
-    def expand(self, docs):
+    def expand(self, batches):
+        n = self.partitions
+        keyed = batches | "KeyBatches" >> beam.Map(lambda b: (batch_key(b), [with_line_keys(d) for d in b]))
+        drops = (
+            keyed
+            | "DocKeys" >> beam.FlatMap(lambda kv: doc_key_parts(kv[0], kv[1], n))
+            | "GroupPartitions" >> beam.GroupByKey()
+            | "LaterCopies" >> beam.FlatMap(lambda kv: later_doc_copies(kv[1]))
+        )
         out = (
-            docs
-            | "KeyByText" >> beam.Map(with_keys)
-            | "GroupCopies" >> beam.GroupByKey()
-            | "KeepFirst" >> beam.ParDo(_KeepFirstDocFn(self.stage)).with_outputs(REJECTS_TAG, main="docs")
+            {"batch": keyed, "drops": drops}
+            | "JoinDrops" >> beam.CoGroupByKey()
+            | "DropCopies" >> beam.ParDo(_DropDocCopiesFn(self.stage)).with_outputs(REJECTS_TAG, main="docs")
         )
         return out.docs, out[REJECTS_TAG]
 
@@ -104,28 +164,47 @@ class DedupDocuments(beam.PTransform):
 # ----------------------------------------------------------------------------------------- lines
 
 
-class _ChooseLineFn(beam.DoFn):
-    """For one line key: keep its smallest (doc_id, line_no), emit the others as removals."""
+def line_key_parts(bkey: str, batch: Batch, partitions: int) -> Iterator[tuple[int, tuple]]:
+    """(partition, (batch key, h, doc ids, line numbers, indexes)) per partition the batch's lines touch:
+    h (n × 2 uint64) the line keys, doc ids as bytes (they order the occurrences), one row per line."""
+    digests, idx, nums = [], [], []
+    for i, d in enumerate(batch):
+        dg, ln = d[LINE_KEYS]
+        digests.append(dg)
+        nums.extend(ln)
+        idx.extend([i] * len(ln))
+    h = _hashes(b"".join(digests))
+    if not len(h):
+        return
+    ids = np.array([d["doc_id"].encode("utf-8", "surrogatepass") for d in batch], dtype=np.bytes_)
+    idx_a = np.asarray(idx, dtype=np.int32)
+    nums_a = np.asarray(nums, dtype=np.int32)
+    part = h[:, 0] % np.uint64(partitions)
+    order = np.argsort(part, kind="stable")
+    bounds = np.flatnonzero(np.diff(part[order])) + 1
+    for rows in np.split(order, bounds):
+        yield int(part[rows[0]]), (bkey, h[rows], ids[idx_a[rows]], nums_a[rows], idx_a[rows])
 
-    def __init__(self, stage: str):
-        self.stage = stage
 
-    def process(self, kv):
-        _, places = kv
-        best = None
-        n = 0
-        for place in places:
-            n += 1
-            if best is None:
-                best = place
-                continue
-            if place < best:
-                best, place = place, best
-            yield place[0], place[1]
-        inc(self.stage, "lines.read", n)
-        inc(self.stage, "lines.kept", 1)
-        if n > 1:
-            inc(self.stage, "lines.dropped.duplicate", n - 1)
+def later_line_copies(parts: Iterable[tuple]) -> Iterator[tuple[str, tuple[np.ndarray, np.ndarray]]]:
+    """For one partition: (batch key, (indexes, line numbers)) of every line occurrence that is not
+    the first of its key in (doc_id, line number) order."""
+    parts = list(parts)
+    if not parts:
+        return
+    h = np.concatenate([p[1] for p in parts])
+    ids = np.concatenate([p[2] for p in parts])
+    nums = np.concatenate([p[3] for p in parts])
+    idx = np.concatenate([p[4] for p in parts])
+    which = np.repeat(np.arange(len(parts)), [len(p[3]) for p in parts])
+    order = np.lexsort((nums, ids, h[:, 1], h[:, 0]))  # by key, then doc_id, then line number
+    hs = h[order]
+    first = np.r_[True, (hs[1:] != hs[:-1]).any(axis=1)]
+    later = order[~first]
+    later = later[np.argsort(which[later], kind="stable")]
+    for rows in np.split(later, np.flatnonzero(np.diff(which[later])) + 1):
+        if rows.size:
+            yield parts[which[rows[0]]][0], (idx[rows], nums[rows])
 
 
 def remove_lines(doc: dict, removed: set[int]) -> dict:
@@ -133,53 +212,77 @@ def remove_lines(doc: dict, removed: set[int]) -> dict:
 
     dup_line_frac keeps its pre-dedup value: after line dedup it would always be 0.
     """
-    lines = split_lines(doc["text"])
-    text = join_lines([ln for i, ln in enumerate(lines) if i not in removed])
-    sig = quality_signals(text).as_dict()
-    sig.pop("dup_line_frac")
-    return {**doc, **sig, "text": text, "lines_removed": len(removed)}
+    return remove_lines_batch([(doc, removed)])[0]
 
 
-class _ApplyRemovalsFn(beam.DoFn):
+def remove_lines_batch(items: list[tuple[dict, set[int]]]) -> list[dict]:
+    """remove_lines of many documents, their signals computed in one batch."""
+    texts = [join_lines([ln for i, ln in enumerate(split_lines(d["text"])) if i not in removed]) for d, removed in items]
+    out = []
+    for (doc, removed), text, sig in zip(items, texts, quality_signals_batch(texts), strict=True):
+        sig = sig.as_dict()
+        sig.pop("dup_line_frac")
+        out.append({**doc, **sig, "text": text, "lines_removed": len(removed)})
+    return out
+
+
+class _RemoveLinesFn(beam.DoFn):
     def __init__(self, stage: str, min_chars: int, min_words: int):
         self.stage, self.min_chars, self.min_words = stage, min_chars, min_words
 
     def process(self, kv):
-        _, grouped = kv
-        removed = set(grouped["removed"])
-        for doc in grouped["doc"]:
-            if not removed:
-                yield {**doc, "lines_removed": 0}
-                continue
-            new = remove_lines(doc, removed)
-            if new["n_chars"] < self.min_chars or new["n_words"] < self.min_words:
-                yield TaggedOutput(REJECTS_TAG, doc_reject(
-                    self.stage, "DedupLines", "too_short_after_dedup", doc,
-                    f"{len(removed)} of {doc['n_lines']} lines were copies; {new['n_chars']} chars left"))
-                continue
-            yield new
+        _, g = kv
+        removed: dict[int, set[int]] = defaultdict(set)
+        for idx, nums in g["removed"]:
+            for i, n in zip(idx.tolist(), nums.tolist(), strict=True):
+                removed[i].add(n)
+        for batch in g["batch"]:
+            n_lines = sum(len(d[LINE_KEYS][1]) for d in batch)
+            n_removed = sum(len(r) for r in removed.values())
+            inc(self.stage, "lines.read", n_lines)  # every line is kept once, by its first occurrence
+            inc(self.stage, "lines.kept", n_lines - n_removed)
+            if n_removed:
+                inc(self.stage, "lines.dropped.duplicate", n_removed)
+            changed = remove_lines_batch([(without_line_keys(batch[i]), r) for i, r in sorted(removed.items())])
+            changed_by_idx = dict(zip(sorted(removed), changed, strict=True))
+            kept = []
+            for i, doc in enumerate(batch):
+                new = changed_by_idx.get(i)
+                if new is None:
+                    kept.append({**without_line_keys(doc), "lines_removed": 0})
+                elif new["n_chars"] < self.min_chars or new["n_words"] < self.min_words:
+                    yield TaggedOutput(REJECTS_TAG, doc_reject(
+                        self.stage, "DedupLines", "too_short_after_dedup", doc,
+                        f"{new['lines_removed']} of {doc['n_lines']} lines were copies; {new['n_chars']} chars left"))
+                else:
+                    kept.append(new)
+            if kept:
+                yield kept
 
 
 class DedupLines(beam.PTransform):
-    """CCNet-style line dedup across the corpus: later copies of a line leave their documents;
-    documents left shorter than min_chars / min_words are dropped (too_short_after_dedup)."""
+    """CCNet-style line dedup across the corpus, over batches: later copies of a line leave their
+    documents; documents left shorter than min_chars / min_words are dropped (too_short_after_dedup).
+    Counts unit `lines` (read = kept + dropped.duplicate)."""
 
-    def __init__(self, stage: str, min_chars: int, min_words: int, label: str | None = None):
+    def __init__(self, stage: str, min_chars: int, min_words: int, partitions: int = DEFAULT_PARTITIONS,
+                 label: str | None = None):
         super().__init__(label)
-        self.stage, self.min_chars, self.min_words = stage, min_chars, min_words
+        self.stage, self.min_chars, self.min_words, self.partitions = stage, min_chars, min_words, partitions
 
-    def expand(self, docs):
-        by_id = docs | "KeyById" >> beam.Map(lambda d: (d["doc_id"], {k: v for k, v in d.items() if k != LINE_KEYS}))
-        removals = (
-            docs
-            | "LineKeys" >> beam.FlatMap(line_keys)
-            | "GroupLines" >> beam.GroupByKey()
-            | "ChooseFirst" >> beam.ParDo(_ChooseLineFn(self.stage))
+    def expand(self, batches):
+        n = self.partitions
+        keyed = batches | "KeyBatches" >> beam.Map(lambda b: (batch_key(b), [with_line_keys(d) for d in b]))
+        removed = (
+            keyed
+            | "LineKeys" >> beam.FlatMap(lambda kv: line_key_parts(kv[0], kv[1], n))
+            | "GroupPartitions" >> beam.GroupByKey()
+            | "LaterCopies" >> beam.FlatMap(lambda kv: later_line_copies(kv[1]))
         )
         out = (
-            {"doc": by_id, "removed": removals}
+            {"batch": keyed, "removed": removed}
             | "JoinRemovals" >> beam.CoGroupByKey()
-            | "RemoveLines" >> beam.ParDo(_ApplyRemovalsFn(self.stage, self.min_chars, self.min_words))
+            | "RemoveLines" >> beam.ParDo(_RemoveLinesFn(self.stage, self.min_chars, self.min_words))
             .with_outputs(REJECTS_TAG, main="docs")
         )
         return out.docs, out[REJECTS_TAG]

@@ -35,5 +35,7 @@ class MonoParams:
     min_chars_after_dedup: int = 50
     min_words_after_dedup: int = 10
     target_shard_bytes: int = 64 << 20
+    batch_size: int = 256  # documents per batch from ReadWarc to DedupLines
+    dedup_partitions: int = 32  # hash partitions of the exact-dedup keys (memory per partition ∝ 1/n)
     neardup: object | None = None  # pipelines.neardup params when near-dedup is on
     stage: str = STAGE

@@ -1,14 +1,21 @@
 """ReadWarc, Normalize, IdentifyLanguage, QualitySignals: per-document steps of the mono pipeline.
 
+Documents travel in *batches* (lists of up to `batch_size` records of one input file) from ReadWarc
+to DedupLines: one Beam element per batch instead of per document cuts the runner's per-element
+cost, and lets fastText, the quality signals and the dedup keys work on many documents per call.
+Which documents share a batch never changes a result — every decision depends on the document alone
+or on corpus-wide keys — so outputs stay identical whatever the bundles.
+
 Each step is a plain function (unit-tested without Beam) wrapped by a thin DoFn. Every composite
-returns ``(kept, rejects)``; every dropped document increments ``docs.dropped.<reason>`` and becomes a
-rejects row naming its file, offset and reason. Per-language drops are also counted as
+returns ``(kept batches, rejects)``; every dropped document increments ``docs.dropped.<reason>`` and
+becomes a rejects row naming its file, offset and reason. Per-language drops are also counted as
 ``by_lang.<lang>.<reason>`` (no ``.read``, so they are outside reconciliation) for the summary table.
 """
 
 from __future__ import annotations
 
 import posixpath
+from collections import Counter
 
 import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
@@ -20,7 +27,9 @@ from pipelines.mono.params import LidParams
 from pipelines.mono.read_docs import read_file
 from pipelines.mono.read_warc import RawDoc, ReadError, Skipped
 from pipelines.normalize import normalize_text, split_lines
-from pipelines.quality import QualityFilters, quality_reason, quality_signals
+from pipelines.quality import QualityFilters, quality_reason, quality_signals_batch
+
+DEFAULT_BATCH_SIZE = 256  # documents per batch: amortizes per-element and per-call costs
 
 
 def _sample(doc: dict) -> str:
@@ -39,41 +48,73 @@ def doc_reject(stage: str, step: str, reason: str, doc: dict, detail: str | None
 
 
 class _ReadFileFn(beam.DoFn):
-    def __init__(self, stage: str, main_content: bool, text_field: str):
+    def __init__(self, stage: str, main_content: bool, text_field: str, batch_size: int):
         self.stage, self.main_content, self.text_field = stage, main_content, text_field
+        self.batch_size = batch_size
 
     def process(self, path: str):
+        batch: list[RawDoc] = []
+        skipped: Counter = Counter()
+        n_read = 0
         for item in read_file(path, self.main_content, self.text_field):
             if isinstance(item, Skipped):
-                inc(self.stage, f"warc.skipped.{item.rec_type}")
+                skipped[item.rec_type] += 1
                 continue
-            inc(self.stage, "docs.read")
+            n_read += 1
             if isinstance(item, ReadError):
                 yield TaggedOutput(REJECTS_TAG, drop(
                     self.stage, "docs", "ReadWarc", item.reason, source=item.source, offset=item.offset,
                     detail=item.detail + (f" (url {item.url})" if item.url else ""), sample=item.sample))
-            else:
-                yield item
+                continue
+            batch.append(item)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+        inc(self.stage, "docs.read", n_read)  # once per file: a counter update per record costs µs
+        for rec_type, n in sorted(skipped.items()):
+            inc(self.stage, f"warc.skipped.{rec_type}", n)
 
 
 class ReadWarc(beam.PTransform):
-    """File paths → RawDoc per record (WARC responses, WET conversions, JSONL lines, Parquet rows).
+    """File paths → batches of RawDoc (lists of up to `batch_size` records of one file: WARC responses,
+    WET conversions, JSONL lines, Parquet rows).
 
     Files are spread over workers by a reshuffle; each file is read as a stream by one worker.
     """
 
-    def __init__(self, stage: str, main_content: bool = False, text_field: str = "text", label: str | None = None):
+    def __init__(self, stage: str, main_content: bool = False, text_field: str = "text",
+                 batch_size: int = DEFAULT_BATCH_SIZE, label: str | None = None):
         super().__init__(label)
         self.stage, self.main_content, self.text_field = stage, main_content, text_field
+        self.batch_size = batch_size
 
     def expand(self, paths):
         out = (
             paths
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadRecords" >> beam.ParDo(_ReadFileFn(self.stage, self.main_content, self.text_field))
+            | "ReadRecords" >> beam.ParDo(_ReadFileFn(self.stage, self.main_content, self.text_field,
+                                                      self.batch_size))
             .with_outputs(REJECTS_TAG, main="docs")
         )
         return out.docs, out[REJECTS_TAG]
+
+
+class BatchDocs(beam.PTransform):
+    """Documents → batches (lists) of up to `size` documents, for feeding single records (tests,
+    other readers) to the batch transforms of this module."""
+
+    def __init__(self, size: int = DEFAULT_BATCH_SIZE, label: str | None = None):
+        super().__init__(label)
+        self.size = size
+
+    def expand(self, docs):
+        return docs | "Batch" >> beam.BatchElements(min_batch_size=self.size, max_batch_size=self.size)
+
+
+def unbatch(batch: list) -> list:
+    return batch
 
 
 # --------------------------------------------------------------------------------------- normalize
@@ -97,19 +138,23 @@ class _NormalizeFn(beam.DoFn):
     def __init__(self, stage: str):
         self.stage = stage
 
-    def process(self, raw: RawDoc):
-        doc = normalize_doc(raw)
-        if doc is None:
-            yield TaggedOutput(REJECTS_TAG, drop(
-                self.stage, "docs", "Normalize", "empty_text", source=raw.source, offset=raw.offset,
-                detail="no text left after extraction and normalization" + (f" (url {raw.url})" if raw.url else ""),
-                sample=raw.text[:200] or None))
-            return
-        yield doc
+    def process(self, raws: list[RawDoc]):
+        docs = []
+        for raw in raws:
+            doc = normalize_doc(raw)
+            if doc is None:
+                yield TaggedOutput(REJECTS_TAG, drop(
+                    self.stage, "docs", "Normalize", "empty_text", source=raw.source, offset=raw.offset,
+                    detail="no text left after extraction and normalization" + (f" (url {raw.url})" if raw.url else ""),
+                    sample=raw.text[:200] or None))
+                continue
+            docs.append(doc)
+        if docs:
+            yield docs
 
 
 class Normalize(beam.PTransform):
-    """RawDoc → document dict with normalized text and a stable doc_id."""
+    """Batches of RawDoc → batches of document dicts with normalized text and a stable doc_id."""
 
     def __init__(self, stage: str, label: str | None = None):
         super().__init__(label)
@@ -134,11 +179,18 @@ def lid_reason(lang: str, score: float, params: LidParams) -> str | None:
 
 def line_lang_frac(lid: LanguageIdentifier, text: str, lang: str) -> float:
     """Fraction of non-empty lines whose own label is the document's language."""
-    lines = [ln for ln in split_lines(text) if ln]
-    if not lines:
-        return 0.0
-    labels = lid.predict_lines(lines)
-    return sum(1 for code, _ in labels if code == lang) / len(lines)
+    return line_lang_fracs(lid, [text], [lang])[0]
+
+
+def line_lang_fracs(lid: LanguageIdentifier, texts: list[str], langs: list[str]) -> list[float]:
+    """line_lang_frac of many documents with one fastText call over all their lines."""
+    per_doc = [[ln for ln in split_lines(t) if ln] for t in texts]
+    labels = iter(lid.predict_lines([ln for lines in per_doc for ln in lines]))
+    out = []
+    for lines, lang in zip(per_doc, langs, strict=True):
+        same = sum(1 for _ in lines if next(labels)[0] == lang)
+        out.append(same / len(lines) if lines else 0.0)
+    return out
 
 
 class _IdentifyFn(beam.DoFn):
@@ -149,21 +201,28 @@ class _IdentifyFn(beam.DoFn):
     def setup(self):
         self.lid = LanguageIdentifier(self.params.model_path)  # once per worker
 
-    def process(self, doc: dict):
-        lang, score = self.lid.predict(doc["text"])
-        doc = {**doc, "lang": lang, "lang_score": score}
-        reason = lid_reason(lang, score, self.params)
-        if reason is not None:
-            detail = f"{lang} {score:.3f}" + (f" < {self.params.threshold_for(lang)}" if reason == "lid_below_threshold"
-                                              else " not in mono.languages")
-            yield TaggedOutput(REJECTS_TAG, doc_reject(self.stage, "IdentifyLanguage", reason, doc, detail))
-            return
-        doc["line_lang_frac"] = line_lang_frac(self.lid, doc["text"], lang) if self.params.per_line else None
-        yield doc
+    def process(self, batch: list[dict]):
+        kept = []
+        for doc, (lang, score) in zip(batch, self.lid.predict_batch([d["text"] for d in batch]), strict=True):
+            doc = {**doc, "lang": lang, "lang_score": score}
+            reason = lid_reason(lang, score, self.params)
+            if reason is not None:
+                detail = f"{lang} {score:.3f}" + (f" < {self.params.threshold_for(lang)}"
+                                                  if reason == "lid_below_threshold" else " not in mono.languages")
+                yield TaggedOutput(REJECTS_TAG, doc_reject(self.stage, "IdentifyLanguage", reason, doc, detail))
+                continue
+            kept.append(doc)
+        fracs = (line_lang_fracs(self.lid, [d["text"] for d in kept], [d["lang"] for d in kept])
+                 if self.params.per_line else [None] * len(kept))
+        for doc, frac in zip(kept, fracs, strict=True):
+            doc["line_lang_frac"] = frac
+        if kept:
+            yield kept
 
 
 class IdentifyLanguage(beam.PTransform):
-    """fastText LID: doc-level lang (xxx_Scrp) + score; per-language thresholds and allow-list."""
+    """fastText LID over batches (one predict call per batch): doc-level lang (xxx_Scrp) + score;
+    per-language thresholds and allow-list."""
 
     def __init__(self, stage: str, params: LidParams, label: str | None = None):
         super().__init__(label)
@@ -177,22 +236,26 @@ class IdentifyLanguage(beam.PTransform):
 # --------------------------------------------------------------------------------------- quality
 
 
-def apply_quality(doc: dict, filters: QualityFilters) -> tuple[dict, str | None]:
-    """The document with its signal columns, and the drop reason (None = keep)."""
-    sig = quality_signals(doc["text"])
-    return {**doc, **sig.as_dict()}, quality_reason(sig, doc["lang"], filters)
+def apply_quality(docs: list[dict], filters: QualityFilters) -> list[tuple[dict, str | None]]:
+    """Each document with its signal columns, and its drop reason (None = keep)."""
+    sigs = quality_signals_batch([d["text"] for d in docs])
+    return [({**d, **sig.as_dict()}, quality_reason(sig, d["lang"], filters)) for d, sig in zip(docs, sigs, strict=True)]
 
 
 class _QualityFn(beam.DoFn):
     def __init__(self, stage: str, filters: QualityFilters):
         self.stage, self.filters = stage, filters
 
-    def process(self, doc: dict):
-        doc, reason = apply_quality(doc, self.filters)
-        if reason is not None:
-            yield TaggedOutput(REJECTS_TAG, doc_reject(self.stage, "QualitySignals", reason, doc, _signal_detail(doc)))
-            return
-        yield doc
+    def process(self, batch: list[dict]):
+        kept = []
+        for doc, reason in apply_quality(batch, self.filters):
+            if reason is not None:
+                yield TaggedOutput(REJECTS_TAG, doc_reject(self.stage, "QualitySignals", reason, doc,
+                                                           _signal_detail(doc)))
+                continue
+            kept.append(doc)
+        if kept:
+            yield kept
 
 
 def _signal_detail(doc: dict) -> str:
