@@ -7,7 +7,6 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -43,7 +42,9 @@ def _quiet_env() -> None:
 
 
 def fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False)
+    from rich.markup import escape  # a message may hold [brackets]: pip extras, list indices
+
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     raise typer.Exit(2)
 
 
@@ -85,7 +86,7 @@ def parse_sets(items: list[str]) -> dict[str, object]:
     return out
 
 
-def load(config: Optional[Path], overrides: dict):
+def load(config: Path | None, overrides: dict):
     from flows.config import load_config
 
     return guarded(load_config, config, overrides)
@@ -102,12 +103,15 @@ def print_summaries(cfg, results: list[dict]) -> None:
         console.print(f"[bold]{r['stage']}[/]: {state}")
 
 
-def check_runner(cfg) -> None:
-    """Fail before any stage runs when the runner lacks an option or Beam rejects one."""
+def check_runner(cfg, submit: bool = True) -> None:
+    """Fail before any stage runs when the runner lacks an option, Beam rejects one, or (when jobs
+    will be submitted) this machine lacks the runner's client libraries."""
     from flows.stage_runner import runner_spec
-    from pipelines.runners import validated_options
+    from pipelines.runners import check_submit_client, validated_options
 
     guarded(validated_options, runner_spec(cfg), "xlcorpus-check")
+    if submit:
+        guarded(check_submit_client, runner_spec(cfg))
 
 
 class _StripUserTracebacks(logging.Filter):
@@ -145,10 +149,12 @@ def run_build(cfg, force: list[str]) -> list[dict]:
 
 def run_dry(cfg, graph_dir: str | None) -> list[dict]:
     """`build --dry-run`: validate the runner, build each stage's pipeline, print it; run nothing."""
+    from rich.markup import escape
+
     from flows.build_corpus import dry_run_build, enabled_stages, preflight
     from pipelines.runners import format_graph
 
-    check_runner(cfg)
+    check_runner(cfg, submit=False)
     if not enabled_stages(cfg):
         fail("the config enables no stage with inputs: set e.g. mono.inputs to your WARC/WET files")
     guarded(preflight, cfg)
@@ -157,7 +163,7 @@ def run_dry(cfg, graph_dir: str | None) -> list[dict]:
     results = guarded(dry_run_build, cfg, graph_dir, lambda m: None)
     console.print(f"dry run on runner [bold]{cfg.runner.kind}[/]: options valid; nothing submitted or marked done")
     for r in results:
-        console.print(f"[bold]{r['stage']}[/]: {r['status']}"
+        console.print(f"[bold]{r['stage']}[/]: {escape(r['status'])}"
                       + (" (up to date: a real run would skip it)" if r["up_to_date"] else ""))
         if r["graph"] is not None:
             g = r["graph"]
@@ -172,16 +178,16 @@ def run_dry(cfg, graph_dir: str | None) -> list[dict]:
 
 @app.command()
 def build(
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config file."),
-    out: Optional[str] = typer.Option(None, "--out", "-o", help="Output root (overrides `out`)."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Local Beam worker processes."),
-    runner: Optional[str] = typer.Option(None, "--runner", help="local | dataflow | flink | spark"),
-    stages: Optional[str] = typer.Option(None, "--stages", help="Comma-separated stages to run."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="YAML config file."),
+    out: str | None = typer.Option(None, "--out", "-o", help="Output root (overrides `out`)."),
+    workers: int | None = typer.Option(None, "--workers", "-w", help="Local Beam worker processes."),
+    runner: str | None = typer.Option(None, "--runner", help="local | dataflow | flink | spark"),
+    stages: str | None = typer.Option(None, "--stages", help="Comma-separated stages to run."),
     force: list[str] = typer.Option([], "--force", help="Rerun STAGE (and what follows) even if up to date; 'all'."),
     set_: list[str] = typer.Option([], "--set", help="Override any config field: --set neardup.bands=20 (YAML value)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate runner options and print each stage's "
                                  "pipeline graph without running or submitting anything."),
-    graph_dir: Optional[str] = typer.Option(None, "--graph-dir", help="Where --dry-run writes <stage>.graph.json "
+    graph_dir: str | None = typer.Option(None, "--graph-dir", help="Where --dry-run writes <stage>.graph.json "
                                             "(default OUT/_dryrun, or ./xlcorpus-dryrun for a remote OUT)."),
 ) -> None:
     """Run the build_corpus flow: every enabled stage of the config, in order."""
@@ -216,7 +222,8 @@ def demo(
 @app.command()
 def validate(out: str = typer.Argument(..., help="Output root of a build.")) -> None:
     """Check every manifest under OUT against its shards (rows, bytes, sha256) and its counters."""
-    from schemas.manifest import MANIFEST_NAME, validate as validate_dir
+    from schemas.manifest import MANIFEST_NAME
+    from schemas.manifest import validate as validate_dir
 
     roots = sorted(p.parent for p in Path(out).rglob(MANIFEST_NAME) if "_staging" not in p.parts)
     if not roots:

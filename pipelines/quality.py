@@ -10,13 +10,12 @@ English-tuned Gopher/C4 rules (terminal punctuation, stop words) throw away most
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from pipelines.normalize import CodepointTable, codepoints
 from pipelines.scripts import UNSPACED_SCRIPTS, char_script
-
 
 # Character classes (one lookup per code point, see _char_class).
 _SPACE, _LETTER, _UNSPACED, _MARK, _DIGIT, _PUNCT, _SYMBOL, _OTHER = range(8)
@@ -64,7 +63,11 @@ class Signals:
     dup_line_frac: float
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        # Spelled out: dataclasses.asdict deep-copies recursively and costs ~30 µs per call.
+        return {"n_chars": self.n_chars, "n_words": self.n_words, "n_lines": self.n_lines,
+                "mean_word_len": self.mean_word_len, "symbol_ratio": self.symbol_ratio,
+                "digit_ratio": self.digit_ratio, "punct_end_frac": self.punct_end_frac,
+                "dup_line_frac": self.dup_line_frac}
 
 
 def count_words(text: str) -> int:

@@ -208,3 +208,20 @@ def format_graph(graph: dict, depth: int = 2) -> list[str]:
     for t in graph["transforms"]:
         walk(t, 0)
     return lines
+
+
+def check_submit_client(spec: RunnerSpec) -> None:
+    """Fail early when this machine lacks the client libraries the runner submits with.
+
+    DataflowRunner builds its job request with Beam's GCP extra (google-cloud / apitools); without
+    it a build would get to its first Beam stage and end in an ImportError traceback.
+    """
+    if spec.kind != "dataflow":
+        return
+    try:
+        from apache_beam.runners.dataflow.internal import apiclient  # noqa: F401
+    except ImportError as e:
+        raise RunnerOptionsError(
+            f"runner 'dataflow' needs the Google Cloud client libraries on this machine ({e.name or e} is missing): "
+            "pip install -e '.[dataflow]' (apache-beam[gcp]); `xlcorpus build --dry-run` works without them"
+        ) from e

@@ -173,3 +173,27 @@ def test_prefect_run_logs_keep_user_errors_to_one_line():
     finally:
         logger.removeHandler(seen)
     assert [r.exc_info is None for r in seen.records] == [True, True, False]  # a real bug keeps its traceback
+
+
+def _gcp_installed() -> bool:
+    try:
+        from apache_beam.runners.dataflow.internal import apiclient  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(_gcp_installed(), reason="needs a machine without apache-beam[gcp] (a run would submit)")
+def test_dataflow_without_client_libraries(tmp_path):
+    """Complete Dataflow options, but this machine cannot submit: one line before any stage runs;
+    the dry run still works (it needs no client)."""
+    wet = _crawl(tmp_path)
+    cfg = _config(tmp_path, {"stages": ["mono"], "mono": {"inputs": [str(wet)]}, "neardup": {"enabled": False},
+                             "runner": {"kind": "dataflow", "dataflow": {
+                                 "project": "my-project", "region": "europe-west4",
+                                 "temp_location": "gs://my-bucket/tmp"}}})
+    res = runner.invoke(app, ["build", "--config", str(cfg)])
+    _one_error(res, "Google Cloud client libraries", "pip install -e '.[dataflow]'")
+    assert not (tmp_path / "out").exists()
+    res = runner.invoke(app, ["build", "--config", str(cfg), "--dry-run"])
+    assert res.exit_code == 0 and "mono: pipeline built" in res.output

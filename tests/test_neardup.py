@@ -99,8 +99,9 @@ def test_hashes_match_strings_and_do_not_depend_on_batch():
 
 
 def _loop_minhash(hashes: np.ndarray, a: np.ndarray, c: np.ndarray) -> list[int]:
-    # the definition, one permutation at a time (reference only)
-    return [min((int(x) * int(ai) + int(ci)) % 2**64 for x in hashes) for ai, ci in zip(a, c, strict=True)]
+    # the definition, one permutation at a time (reference only): 64-bit hash folded to 32 bits
+    folded = [(int(x) ^ (int(x) >> 32)) % 2**32 for x in hashes]
+    return [min((x * int(ai) + int(ci)) % 2**32 for x in folded) for ai, ci in zip(a, c, strict=True)]
 
 
 def test_signatures_vectorized_equal_definition_and_deterministic():
@@ -108,7 +109,7 @@ def test_signatures_vectorized_equal_definition_and_deterministic():
     flat, off = batch_shingle_hashes(texts)
     perm = permutations(16, seed=5)
     sig = signatures(flat, off, perm)
-    assert sig.dtype == np.uint64 and sig.shape == (12, 16)
+    assert sig.dtype == np.uint32 and sig.shape == (12, 16)
     for i in range(12):
         h = flat[off[i] : off[i + 1]]
         if h.size:
@@ -117,7 +118,7 @@ def test_signatures_vectorized_equal_definition_and_deterministic():
             assert (sig[i] == EMPTY).all()
     assert np.array_equal(sig, signatures(flat, off, permutations(16, seed=5)))
     assert not np.array_equal(sig[0], signatures(flat, off, permutations(16, seed=6))[0])
-    assert (perm[0] & np.uint64(1)).all()  # odd multipliers: each hash is a bijection
+    assert (perm[0] & np.uint32(1)).all()  # odd multipliers: each hash is a bijection
 
 
 def test_document_split_across_blocks(monkeypatch):

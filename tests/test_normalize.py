@@ -45,3 +45,11 @@ def test_dedup_key_ccnet_style():
     assert dedup_key("１２３ ٤٥٦ १२३") == "000 000 000"  # any decimal digit
     assert dedup_key("这是第3页。") == "这是第0页"
     assert dedup_key("Hello world") != dedup_key("Hello there world")
+
+
+def test_dedup_keys_of_a_text_equal_dedup_key_per_line():
+    from pipelines.normalize import dedup_keys
+
+    text = "ΟΔΟΣ ΣΑΣ\nΣ\n\nİstanbul ÇAĞ 2024!\nCafe\u0301 — ok\n１２３ ٤٥٦\n这是第3页。\n---"
+    assert dedup_keys(text) == [dedup_key(ln) for ln in split_lines(text)]
+    assert dedup_keys("") == []

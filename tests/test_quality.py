@@ -53,3 +53,15 @@ def test_filters_reasons_and_per_language_overrides():
     assert quality_reason(zh, "zho_Hani", strict) == "too_short"
     # mean word length is not checked for unspaced scripts (a Han "word" is one character)
     assert quality_reason(zh, "zho_Hani", QualityFilters(min_chars=20, min_mean_word_len=3)) is None
+
+
+def test_batch_equals_single_and_as_dict_is_complete():
+    import dataclasses
+
+    from pipelines.quality import quality_signals_batch
+
+    texts = [ENG, "", "same line\nsame line\n\nother 123456", "这个小镇位于河边，古老的石桥。\nTokyo Station —", "\n\n"]
+    batch = quality_signals_batch(texts)
+    assert [b.as_dict() for b in batch] == [quality_signals(t).as_dict() for t in texts]
+    assert all(b.as_dict() == dataclasses.asdict(b) for b in batch)
+    assert batch[1].n_chars == 0 and batch[1].n_lines == 0 and batch[4].n_lines == 0

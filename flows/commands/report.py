@@ -14,6 +14,8 @@ def report(
                                               "(default OUT/report.html).")] = None,
 ) -> None:
     """Write a self-contained HTML report of what OUT holds (plots embedded) and print a summary."""
+    from rich.markup import escape
+
     from flows.cli import console, fail
     from flows.report import collect, write_html
     from flows.report.terminal import tables
@@ -30,8 +32,8 @@ def report(
     for t in tables(data):
         console.print(t)
     for p in data.problems:
-        console.print(f"[yellow]warning:[/] {p}", highlight=False)
-    console.print(f"report written to [bold]{target}[/]")
+        console.print(f"[yellow]warning:[/] {escape(p)}", highlight=False)
+    console.print(f"report written to [bold]{escape(str(target))}[/]")
 
 
 def register(app) -> None:

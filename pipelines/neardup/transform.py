@@ -23,7 +23,14 @@ import numpy as np
 
 from pipelines.counters import drop, inc
 from pipelines.neardup.components import large_star, small_star, star_check
-from pipelines.neardup.minhash import band_hashes, band_key, estimated_jaccard, exact_jaccard, permutations
+from pipelines.neardup.minhash import (
+    SIG,
+    band_hashes,
+    band_key,
+    estimated_jaccard,
+    exact_jaccard,
+    permutations,
+)
 from pipelines.neardup.minhash import signatures as minhash_signatures
 from pipelines.neardup.params import NearDupParams
 from pipelines.neardup.shingles import batch_shingle_hashes
@@ -72,8 +79,9 @@ def bucket_edges(nodes: Iterable[Node], all_pairs_up_to: int) -> list[tuple[Node
 
 
 def pair_similarity(a: bytes, b: bytes, verify: str) -> float:
-    x, y = np.frombuffer(a, dtype=np.uint64), np.frombuffer(b, dtype=np.uint64)
-    return estimated_jaccard(x, y) if verify == "estimated" else exact_jaccard(x, y)
+    if verify == "estimated":  # payloads are signatures
+        return estimated_jaccard(np.frombuffer(a, dtype=SIG), np.frombuffer(b, dtype=SIG))
+    return exact_jaccard(np.frombuffer(a, dtype=np.uint64), np.frombuffer(b, dtype=np.uint64))
 
 
 class _SignBatches(beam.DoFn):
