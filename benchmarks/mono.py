@@ -129,7 +129,7 @@ def main() -> None:
         generate(big, mb * 10, seed=1)
         n = len(texts)
         size = sum(len(t.encode()) for t in texts) / 1e6
-        base = lid_loop(texts)
+        base = min(lid_loop(texts) for _ in range(3))  # best of 3: a shared machine's load only slows
         print(f"input 1×: {n} docs, {size:.1f} MB of text (12 languages); 10×: {mb * 10:.0f} MB")
         print(f"baseline LID loop        : {n / base:9.0f} docs/s {size / base:6.2f} MB/s")
         tiny = tmp / "tiny.warc.wet.gz"
@@ -155,8 +155,11 @@ def main() -> None:
               "  [stage time incl. the fixed cost]")
         print(f"throughput ratio pipeline(1 worker) / LID loop, 10×: {r10:.2f}×")
         for label, docs, secs in (("1×", n, results[1][0]), ("10×", n10, secs10)):
-            marginal = docs / max(secs - fixed, 1e-9) / base_rate
-            print(f"  without the fixed cost ({fixed:.1f} s), {label:3s}     : {marginal:.2f}×")
+            if secs > 1.2 * fixed:  # else the difference is within the noise of the two runs
+                marginal = f"{docs / (secs - fixed) / base_rate:.2f}×"
+            else:
+                marginal = "n/a (run time ≈ fixed cost)"
+            print(f"  without the fixed cost ({fixed:.1f} s), {label:3s}     : {marginal}")
         print(f"throughput ratio 2 workers / 1 worker (1×)         : {results[1][0] / results[2][0]:.2f}×")
         print(f"peak RSS ratio 10× input / 1× input                : {rss10 / results[1][1]:.2f}×  (target ≤ 2)")
 

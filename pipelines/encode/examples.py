@@ -1,8 +1,11 @@
 """Per-record encoding: documents, pairs and code-switched samples → TOKENS examples.
 
-Each kind has a *plan* (the texts to encode, each with or without SentencePiece's dummy prefix)
-and a *finish* (token ids → examples, or a drop reason), so a DoFn can encode the texts of a whole
-batch of records in two SentencePiece calls. Plain functions: testable without Beam.
+Documents (by far the largest product) are encoded a batch at a time, column by column: every
+line of every document in one SentencePiece call into one flat id array, then blocks as ranges of
+it (document_blocks). Pairs and code-switched samples have a *plan* (the texts to encode, each
+with or without SentencePiece's dummy prefix) and a *finish* (token ids → examples, or a drop
+reason), so a DoFn can encode a batch of records in two SentencePiece calls. Plain functions:
+testable without Beam.
 """
 
 from __future__ import annotations
@@ -39,6 +42,16 @@ class Encoder:
                     out[i] = ids
         return out  # type: ignore[return-value]
 
+    def encode_flat(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(flat int32 ids of all texts, offsets: text i is flat[offsets[i]:offsets[i + 1]]), with the
+        dummy prefix. One SentencePiece call for the whole list; no per-token Python work."""
+        if not texts:
+            return np.empty(0, dtype=np.int32), np.zeros(1, dtype=np.int64)
+        encoded = self.sp.encode(texts, return_type="numpy", num_threads=self.threads)
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
+        return np.concatenate(encoded), offsets
+
 
 @dataclass
 class Dropped:
@@ -56,22 +69,47 @@ def example(example_id: str, objective: str, lang: str, ids: np.ndarray, lang2: 
 
 # --- mlm: documents -----------------------------------------------------------------------------
 
-def plan_document(doc: dict) -> list[Piece]:
+def document_lines(text: str | None) -> list[str]:
     """A document's non-empty lines, each encoded on its own (SentencePiece never joins pieces
     across whitespace, so the concatenation equals encoding the lines joined by spaces)."""
-    return [(s, True) for s in (line.strip() for line in (doc.get("text") or "").splitlines()) if s]
+    return [s for s in map(str.strip, (text or "").splitlines()) if s]
 
 
-def finish_document(doc: dict, line_ids: list[np.ndarray], tables: PieceTables, max_tokens: int) -> list[dict] | Dropped:
-    line_ids = [ids for ids in line_ids if len(ids)]
-    if not line_ids:
-        return Dropped("empty")
-    ids = np.concatenate(line_ids) if len(line_ids) > 1 else line_ids[0]
-    if len(ids) <= max_tokens:  # most documents: one block, no boundary search needed
-        return [example(f"{doc['doc_id']}-00000", "mlm", doc["lang"], ids)]
-    starts = np.cumsum([0] + [len(x) for x in line_ids[:-1]]).tolist()
-    blocks = split_blocks(boundary_ranks(ids, starts, tables), max_tokens)
-    return [example(f"{doc['doc_id']}-{k:05d}", "mlm", doc["lang"], ids[a:b]) for k, (a, b) in enumerate(blocks)]
+@dataclass
+class DocumentBlocks:
+    """The mlm blocks of a batch of documents, as ranges of the batch's flat token array, in
+    document order; block k of document d is example f"{doc_id}-{k:05d}"."""
+    doc: np.ndarray    # index of the block's document in the batch
+    index: np.ndarray  # k: the block's number within its document
+    start: np.ndarray  # [start, end) in the flat array
+    end: np.ndarray
+
+
+def document_blocks(flat: np.ndarray, line_offsets: np.ndarray, doc_lines: np.ndarray, tables: PieceTables,
+                    max_tokens: int) -> DocumentBlocks:
+    """Split every document of a batch into blocks of at most max_tokens.
+
+    flat: token ids of all lines of all documents, in order; line_offsets[i]: where line i starts
+    in flat (n_lines + 1 entries); doc_lines[d]: document d's first line (n_docs + 1 entries).
+    A document without tokens gets no block. Documents that fit are one block each (vectorised,
+    most of them); only longer ones go through the boundary search, one at a time."""
+    doc_tok = line_offsets[doc_lines]
+    lengths = np.diff(doc_tok)
+    fits = (lengths > 0) & (lengths <= max_tokens)
+    docs, starts, ends = [np.flatnonzero(fits)], [doc_tok[:-1][fits]], [doc_tok[1:][fits]]
+    for d in np.flatnonzero(lengths > max_tokens).tolist():
+        a, b = int(doc_tok[d]), int(doc_tok[d + 1])
+        # every line start (an empty line's start equals the next one's, or the end: same ranks)
+        line_starts = line_offsets[doc_lines[d]:doc_lines[d + 1]] - a
+        cuts = np.asarray(split_blocks(boundary_ranks(flat[a:b], line_starts, tables), max_tokens), dtype=np.int64)
+        docs.append(np.full(len(cuts), d, dtype=np.int64))
+        starts.append(cuts[:, 0] + a)
+        ends.append(cuts[:, 1] + a)
+    doc, start, end = (np.concatenate(x).astype(np.int64, copy=False) for x in (docs, starts, ends))
+    order = np.argsort(start, kind="stable")  # blocks are disjoint: start order is document order
+    doc, start, end = doc[order], start[order], end[order]
+    index = np.arange(len(doc)) - np.searchsorted(doc, doc, side="left")
+    return DocumentBlocks(doc, index, start, end)
 
 
 # --- tlm: pairs ---------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ import math
 import random
 from dataclasses import dataclass
 
+from pipelines.codeswitch import Replacement, apply_replacements
 from pipelines.ids import stable_hash64, stable_id
-from pipelines.parallel.switching import Replacement, apply_replacements
 from pipelines.parallel.tokenize import is_word
 
 Phrase = tuple[int, int, int, int]  # src start, src end, tgt start, tgt end (inclusive word indices)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from pipelines.codeswitch import Replacement, apply_replacements
 from pipelines.ids import stable_hash64, stable_id
-from pipelines.parallel.switching import Replacement, apply_replacements
 from pipelines.parallel.tokenize import is_word
 
 Candidate = tuple[str, str, float]  # (language, word, probability)

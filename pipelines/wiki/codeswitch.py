@@ -14,6 +14,7 @@ import json
 import random
 from dataclasses import dataclass, field
 
+from pipelines.codeswitch import Replacement, apply_replacements
 from pipelines.ids import stable_hash64, stable_id
 
 
@@ -52,33 +53,10 @@ def marker(lang: str, inner: str) -> str:
 
 def switch_sentence(text: str, anchors: list[LinkedAnchor], lang: str, source_lang: str) -> dict:
     """One switched sentence: text, spans [start, end, lang, original], marked_text, source_marked_text."""
-    out: list[str] = []
-    marked: list[str] = []
-    source_marked: list[str] = []
-    spans: list[dict] = []
-    pos = 0  # in `text`
-    length = 0  # of the switched plain text so far
-    for a in sorted((a for a in anchors if a.qid), key=lambda a: a.start):
-        before = text[pos : a.start]
-        original = text[a.start : a.end]
-        label = a.labels[lang]
-        out.append(before)
-        marked.append(before)
-        source_marked.append(before)
-        length += len(before)
-        spans.append({"start": length, "end": length + len(label), "lang": lang, "original": original})
-        out.append(label)
-        marked.append(marker(lang, label))
-        source_marked.append(marker(source_lang, original))
-        length += len(label)
-        pos = a.end
-    tail = text[pos:]
-    return {
-        "text": "".join(out) + tail,
-        "spans": spans,
-        "marked_text": "".join(marked) + tail,
-        "source_marked_text": "".join(source_marked) + tail,
-    }
+    reps = [Replacement(a.start, a.end, a.labels[lang], lang) for a in anchors if a.qid]
+    built = apply_replacements(text, source_lang, reps)
+    built.pop("langs")  # the caller records the sample's languages
+    return built
 
 
 def make_entitycs(

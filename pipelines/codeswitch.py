@@ -1,4 +1,6 @@
-"""Build a code-switched text from replacements in a matrix sentence: new text, spans, markers."""
+"""Build a code-switched text from replacements in a matrix sentence: new text, spans, markers.
+
+Shared by ALM and dictionary code-switching (parallel stage) and EntityCS (wiki stage)."""
 
 from __future__ import annotations
 
