@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import posixpath
+from dataclasses import dataclass, field
 
 import apache_beam as beam
 import numpy as np
@@ -35,23 +36,82 @@ def approx_bytes(e: dict) -> int:
     return n
 
 
-def examples_table(examples: list[dict]) -> pa.Table:
-    """TOKENS table of examples whose input_ids are int32 numpy arrays (one flat copy, no int lists)."""
-    ids = [e["input_ids"] for e in examples]
-    offsets = np.zeros(len(ids) + 1, dtype=np.int32)
-    np.cumsum([len(x) for x in ids], out=offsets[1:])
-    values = np.concatenate(ids).astype(np.int32, copy=False) if ids else np.empty(0, np.int32)
-    cols = {f.name: pa.array([e[f.name] for e in examples], type=f.type) for f in TOKENS if f.name != "input_ids"}
-    cols["input_ids"] = pa.ListArray.from_arrays(pa.array(offsets), pa.array(values))
-    return pa.Table.from_arrays([cols[f.name] for f in TOKENS], schema=TOKENS)
+@dataclass
+class ExampleColumns:
+    """TOKENS examples of one objective, column by column (no dict per example); input_ids are
+    int32 arrays, typically views into a batch's flat id array."""
+
+    objective: str
+    example_id: list[str] = field(default_factory=list)
+    lang: list[str] = field(default_factory=list)
+    lang2: list[str | None] = field(default_factory=list)
+    input_ids: list[np.ndarray] = field(default_factory=list)
+    segment_start: list[int] = field(default_factory=list)
+    entity_spans: list[list[dict] | None] = field(default_factory=list)
+
+    def add(self, e: dict) -> None:
+        """Append one example dict (pipelines.encode.examples.example)."""
+        for name in ("example_id", "lang", "lang2", "input_ids", "segment_start", "entity_spans"):
+            getattr(self, name).append(e[name])
+
+    def extend_plain(self, example_ids: list[str], langs: list[str], ids: list[np.ndarray]) -> None:
+        """Append examples with no lang2, segment or spans (mlm blocks)."""
+        self.example_id += example_ids
+        self.lang += langs
+        self.input_ids += ids
+        n = len(example_ids)
+        self.lang2 += [None] * n
+        self.segment_start += [-1] * n
+        self.entity_spans += [None] * n
+
+    def __len__(self) -> int:
+        return len(self.example_id)
+
+    def approx_bytes(self) -> int:
+        """Σ approx_bytes over the examples, summed column by column."""
+        n = len(self)
+        return (sum(map(len, self.example_id)) + n * len(self.objective) + sum(map(len, self.lang))
+                + sum(len(x) if x is not None else 8 for x in self.lang2)
+                + 8 * self.n_tokens().sum(dtype=np.int64) + 16 * n
+                + sum(8 * len(x) if x is not None else 8 for x in self.entity_spans)).__int__()
+
+    def n_tokens(self) -> np.ndarray:
+        return np.fromiter(map(len, self.input_ids), dtype=np.int32, count=len(self.input_ids))
+
+    def table(self) -> pa.Table:
+        """The TOKENS table of these examples: ids copied once into one flat Arrow buffer."""
+        n = len(self)
+        lengths = self.n_tokens()
+        offsets = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(lengths, out=offsets[1:])
+        values = np.concatenate(self.input_ids).astype(np.int32, copy=False) if n else np.empty(0, np.int32)
+        types = {f.name: f.type for f in TOKENS}
+        cols = {
+            "example_id": pa.array(self.example_id, types["example_id"]),
+            "objective": pa.array([self.objective] * n, types["objective"]),
+            "lang": pa.array(self.lang, types["lang"]),
+            "lang2": pa.array(self.lang2, types["lang2"]),
+            "input_ids": pa.ListArray.from_arrays(pa.array(offsets), pa.array(values)),
+            "segment_start": pa.array(self.segment_start, types["segment_start"]),
+            "entity_spans": pa.array(self.entity_spans, types["entity_spans"]),
+            "n_tokens": pa.array(lengths, types["n_tokens"]),
+        }
+        return pa.Table.from_arrays([cols[f.name] for f in TOKENS], schema=TOKENS)
+
+    def chunk(self) -> Chunk:
+        sink = pa.BufferOutputStream()
+        table = self.table()
+        with ipc.new_stream(sink, table.schema) as w:
+            w.write_table(table)
+        return sink.getvalue().to_pybytes(), self.approx_bytes()
 
 
 def to_chunk(examples: list[dict]) -> Chunk:
-    table = examples_table(examples)
-    sink = pa.BufferOutputStream()
-    with ipc.new_stream(sink, table.schema) as w:
-        w.write_table(table)
-    return sink.getvalue().to_pybytes(), sum(approx_bytes(e) for e in examples)
+    """One Chunk of example dicts (all of one objective)."""
+    cols = ExampleColumns(examples[0]["objective"] if examples else "")
+    for e in examples:
+        cols.add(e)
+    return cols.chunk()
 
 
 def from_chunk(data: bytes) -> pa.Table:
