@@ -46,6 +46,8 @@ def make_params(cfg: Config, files: list[str], staging_root: str):
         min_chars_after_dedup=m.min_chars_after_dedup,
         min_words_after_dedup=m.min_words_after_dedup,
         target_shard_bytes=int(m.target_shard_mb * (1 << 20)),
+        batch_size=m.batch_size,
+        dedup_partitions=m.dedup_partitions,
         neardup=neardup,
     )
 

@@ -38,11 +38,11 @@ def approx_bytes(e: dict) -> int:
 
 @dataclass
 class ExampleColumns:
-    """TOKENS examples of one objective, column by column (no dict per example); input_ids are
-    int32 arrays, typically views into a batch's flat id array."""
+    """TOKENS examples, column by column (no dict per example); input_ids are int32 arrays,
+    typically views into a batch's flat id array."""
 
-    objective: str
     example_id: list[str] = field(default_factory=list)
+    objective: list[str] = field(default_factory=list)
     lang: list[str] = field(default_factory=list)
     lang2: list[str | None] = field(default_factory=list)
     input_ids: list[np.ndarray] = field(default_factory=list)
@@ -51,15 +51,16 @@ class ExampleColumns:
 
     def add(self, e: dict) -> None:
         """Append one example dict (pipelines.encode.examples.example)."""
-        for name in ("example_id", "lang", "lang2", "input_ids", "segment_start", "entity_spans"):
+        for name in ("example_id", "objective", "lang", "lang2", "input_ids", "segment_start", "entity_spans"):
             getattr(self, name).append(e[name])
 
-    def extend_plain(self, example_ids: list[str], langs: list[str], ids: list[np.ndarray]) -> None:
+    def extend_plain(self, objective: str, example_ids: list[str], langs: list[str], ids: list[np.ndarray]) -> None:
         """Append examples with no lang2, segment or spans (mlm blocks)."""
+        n = len(example_ids)
         self.example_id += example_ids
+        self.objective += [objective] * n
         self.lang += langs
         self.input_ids += ids
-        n = len(example_ids)
         self.lang2 += [None] * n
         self.segment_start += [-1] * n
         self.entity_spans += [None] * n
@@ -69,11 +70,10 @@ class ExampleColumns:
 
     def approx_bytes(self) -> int:
         """Σ approx_bytes over the examples, summed column by column."""
-        n = len(self)
-        return (sum(map(len, self.example_id)) + n * len(self.objective) + sum(map(len, self.lang))
+        return (sum(map(len, self.example_id)) + sum(map(len, self.objective)) + sum(map(len, self.lang))
                 + sum(len(x) if x is not None else 8 for x in self.lang2)
-                + 8 * self.n_tokens().sum(dtype=np.int64) + 16 * n
-                + sum(8 * len(x) if x is not None else 8 for x in self.entity_spans)).__int__()
+                + 8 * int(self.n_tokens().sum(dtype=np.int64)) + 16 * len(self)  # + segment_start, n_tokens
+                + sum(8 * len(x) if x is not None else 8 for x in self.entity_spans))
 
     def n_tokens(self) -> np.ndarray:
         return np.fromiter(map(len, self.input_ids), dtype=np.int32, count=len(self.input_ids))
@@ -88,7 +88,7 @@ class ExampleColumns:
         types = {f.name: f.type for f in TOKENS}
         cols = {
             "example_id": pa.array(self.example_id, types["example_id"]),
-            "objective": pa.array([self.objective] * n, types["objective"]),
+            "objective": pa.array(self.objective, types["objective"]),
             "lang": pa.array(self.lang, types["lang"]),
             "lang2": pa.array(self.lang2, types["lang2"]),
             "input_ids": pa.ListArray.from_arrays(pa.array(offsets), pa.array(values)),
@@ -107,8 +107,8 @@ class ExampleColumns:
 
 
 def to_chunk(examples: list[dict]) -> Chunk:
-    """One Chunk of example dicts (all of one objective)."""
-    cols = ExampleColumns(examples[0]["objective"] if examples else "")
+    """One Chunk of example dicts."""
+    cols = ExampleColumns()
     for e in examples:
         cols.add(e)
     return cols.chunk()
