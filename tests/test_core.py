@@ -49,11 +49,27 @@ def test_reconcile():
     assert problems and "docs" in problems[0]
 
 
-def _write(tmp_path, rows, name, target):
+def _write(tmp_path, rows, name, target, batched=False):
     out = str(tmp_path / name)
     with beam.Pipeline(runner="FnApiRunner") as p:
-        _ = (p | beam.Create(rows) | WriteShards(out, SMALL, lambda r: r["lang"], "rid", target_shard_bytes=target))
+        _ = (p | beam.Create(rows) | WriteShards(out, SMALL, lambda r: r["lang"], "rid", target_shard_bytes=target,
+                                                  batched=batched))
     return out
+
+
+def test_write_shards_batched_writes_the_same_files(tmp_path):
+    rows = [{"rid": stable_id(i), "lang": "eng_Latn" if i % 3 else "deu_Latn", "x": i} for i in range(500)]
+    a = _write(tmp_path, rows, "a", target=2000)
+    batches = [rows[i:i + 37] for i in range(0, len(rows), 37)]  # batches mixing both partitions
+    b = _write(tmp_path, batches, "b", target=2000, batched=True)
+    ma = build_manifest(a, SMALL, "test", {}, "h", {}, "v")
+    mb = build_manifest(b, SMALL, "test", {}, "h", {}, "v")
+    assert len(ma.files) > 2 and ma.to_json() == mb.to_json()
+
+
+def test_write_shards_names_a_missing_required_field(tmp_path):
+    with pytest.raises(Exception, match="rid"):
+        _write(tmp_path, [{"lang": "eng_Latn", "x": 1}], "c", target=2000)
 
 
 def test_write_shards_deterministic_and_manifest(tmp_path):

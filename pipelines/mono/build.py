@@ -2,11 +2,13 @@
 
 ReadWarc → Normalize → IdentifyLanguage → QualitySignals → DedupDocuments → DedupLines →
 NearDedup (pipelines.neardup, optional) → WriteDocuments; every step's rejects → WriteRejects.
-ReadWarc to DedupLines carry batches of documents (see pipelines.mono.transforms); from there on
-one element per document.
+Batches of documents (see pipelines.mono.transforms) travel from ReadWarc to the writer; only
+NearDedup, which works on single documents, gets them one by one.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 import apache_beam as beam
 
@@ -26,6 +28,16 @@ def _count_kept(doc: dict, stage: str) -> dict:
     inc(stage, "docs.kept")
     inc(stage, f"by_lang.{doc['lang']}.kept")
     return doc
+
+
+def finish_batch(batch: list[dict], stage: str) -> list[dict]:
+    """Documents of a batch as written without near-dedup (each its own cluster), counted as kept:
+    one counter update per language and batch, not per document."""
+    langs = Counter(d["lang"] for d in batch)
+    inc(stage, "docs.kept", len(batch))
+    for lang, n in sorted(langs.items()):
+        inc(stage, f"by_lang.{lang}.kept", n)
+    return [_no_clusters(d) for d in batch]
 
 
 def build_mono(pipeline: beam.Pipeline, params: MonoParams) -> None:
@@ -48,22 +60,20 @@ def build_mono(pipeline: beam.Pipeline, params: MonoParams) -> None:
         docs, r = docs | "DedupLines" >> DedupLines(stage, params.min_chars_after_dedup, params.min_words_after_dedup,
                                                     params.dedup_partitions)
         rejects.append(r)
-        docs = docs | "Unbatch" >> beam.FlatMap(unbatch)
     else:
-        docs = docs | "NoLineDedup" >> beam.FlatMap(lambda b: [{**without_line_keys(d), "lines_removed": 0} for d in b])
+        docs = docs | "NoLineDedup" >> beam.Map(lambda b: [{**without_line_keys(d), "lines_removed": 0} for d in b])
     if params.neardup is not None:
         from pipelines.neardup.transform import NearDedup  # built separately; imported only when used
 
-        docs, r = docs | "NearDedup" >> NearDedup(params.neardup, stage=stage)
+        docs, r = docs | "Unbatch" >> beam.FlatMap(unbatch) | "NearDedup" >> NearDedup(params.neardup, stage=stage)
         rejects.append(r)
+        docs = docs | "CountKept" >> beam.Map(_count_kept, stage)
+        batched = False
     else:
-        docs = docs | "SingletonClusters" >> beam.Map(_no_clusters)
-    (
-        docs
-        | "CountKept" >> beam.Map(_count_kept, stage)
-        | "WriteDocuments" >> WriteShards(params.out_documents, DOCUMENTS, lambda d: d["lang"], "doc_id",
-                                          params.target_shard_bytes)
-    )
+        docs = docs | "SingletonClusters" >> beam.Map(finish_batch, stage)
+        batched = True  # documents stay in batches up to the writer: far fewer runner elements
+    docs | "WriteDocuments" >> WriteShards(params.out_documents, DOCUMENTS, lambda d: d["lang"], "doc_id",
+                                           params.target_shard_bytes, batched=batched)
     (
         rejects
         | "AllRejects" >> beam.Flatten()
