@@ -260,3 +260,66 @@ def test_chunked_writer_matches_write_shards_byte_for_byte(encoded, tmp_path):
     assert len(files) > 5 and files == list_shards(str(b))
     for f in files:
         assert (a / f).read_bytes() == (b / f).read_bytes(), f
+
+
+def test_document_batch_matches_one_document_at_a_time(encoded):
+    """encode_documents (all lines of a batch in one call, blocks as ranges of one flat array,
+    several languages in one batch) gives exactly the blocks of encoding and splitting each
+    document on its own, and drops what it should."""
+    from pipelines.encode.examples import Encoder
+    from pipelines.encode.pipeline import EncodeSettings, encode_documents
+
+    _, out, _, sp, _, _ = encoded
+    enc = Encoder((out / "tokenizer" / "spm.model").read_bytes())
+    r = random.Random(3)
+    langs = ["eng_Latn", "zho_Hani", "rus_Cyrl", "deu_Latn"]
+    docs = []
+    for i in range(60):
+        lang = r.choice(langs)
+        lines = [" ".join(sentence(lang, r) for _ in range(r.randint(1, 4))) for _ in range(r.randint(1, 6))]
+        if i % 7 == 0:
+            lines.insert(1, "   ")  # blank lines inside a document
+        docs.append({"doc_id": f"d{i:03d}", "lang": lang, "text": "\n".join(lines)})
+    docs[5]["text"], docs[9]["text"] = " \n\t\n", None  # nothing to encode
+    s = EncodeSettings(max_tokens=20, languages=frozenset(langs[:3]))
+    cols = {k: [d[k] for d in docs] for k in ("doc_id", "lang", "text")}
+    res = encode_documents(cols, enc, s)
+
+    want_blocks, want_drops = {}, {}
+    for i, d in enumerate(docs):
+        if d["lang"] not in s.languages:
+            want_drops[i] = "lang_not_in_set"
+            continue
+        line_ids = [sp.encode(x.strip()) for x in (d["text"] or "").splitlines() if x.strip()]
+        line_ids = [x for x in line_ids if x]
+        ids = np.array([t for x in line_ids for t in x], dtype=np.int32)
+        if not len(ids):
+            want_drops[i] = "empty"
+            continue
+        starts = np.cumsum([0] + [len(x) for x in line_ids[:-1]]).tolist()
+        cuts = split_blocks(boundary_ranks(ids, starts, enc.tables), s.max_tokens)
+        for k, (a, b) in enumerate(cuts):
+            want_blocks[f"{d['doc_id']}-{k:05d}"] = (d["lang"], ids[a:b].tolist())
+    assert {i: why.reason for i, why in res.dropped} == want_drops
+    assert any(k.endswith("-00002") for k in want_blocks) and len(set(want_drops.values())) == 2
+    got = {}
+    for part, cols_ in res.examples.items():
+        for row in cols_.table().to_pylist():
+            assert row["lang"] == part and row["objective"] == "mlm" and row["n_tokens"] == len(row["input_ids"])
+            got[row["example_id"]] = (row["lang"], row["input_ids"])
+    assert len(res.examples) == 3 and got == want_blocks
+    assert max(len(ids) for _, ids in got.values()) == s.max_tokens
+
+
+def test_chunk_size_is_what_write_shards_would_count(encoded):
+    """ExampleColumns.approx_bytes sums pipelines.shards.approx_bytes column by column: the shard
+    count, and so every file, depends on it."""
+    from pipelines.encode.write import ExampleColumns
+    from pipelines.shards import approx_bytes
+
+    _, _, _, _, by_obj, _ = encoded
+    for obj in OBJECTIVES:
+        cols = ExampleColumns()
+        for e in by_obj[obj]:
+            cols.add(e)
+        assert len(cols) and cols.approx_bytes() == sum(approx_bytes(e) for e in by_obj[obj]), obj

@@ -10,6 +10,7 @@ testable without Beam.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,10 +27,16 @@ class Encoder:
     precedes it, e.g. an entity followed by a comma, or CJK), plus per-id boundary tables."""
 
     def __init__(self, model_bytes: bytes, threads: int = 1):
+        self.model_bytes = model_bytes
         self.sp = spm.SentencePieceProcessor(model_proto=model_bytes)
-        self.sp_glued = spm.SentencePieceProcessor(model_proto=with_dummy_prefix(model_bytes, False))
         self.threads = threads
         self.tables = PieceTables([self.sp.id_to_piece(i) for i in range(self.sp.get_piece_size())])
+        self._check_encode_flat()
+
+    @functools.cached_property
+    def sp_glued(self) -> spm.SentencePieceProcessor:
+        """Built on first use: rewriting the model proto costs more than an mlm-only worker needs."""
+        return spm.SentencePieceProcessor(model_proto=with_dummy_prefix(self.model_bytes, False))
 
     def encode(self, pieces: list[Piece]) -> list[np.ndarray]:
         """int32 ids of each piece, in order; one batched call per view."""
@@ -44,13 +51,33 @@ class Encoder:
 
     def encode_flat(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(flat int32 ids of all texts, offsets: text i is flat[offsets[i]:offsets[i + 1]]), with the
-        dummy prefix. One SentencePiece call for the whole list; no per-token Python work."""
+        dummy prefix, as sp.encode(text) gives them. One SentencePiece call for the whole list.
+
+        Why not sp.encode(texts, return_type="numpy"): it wraps every text's C++ id buffer in its own
+        numpy array (np.frombuffer through pybind's buffer protocol), which for short lines costs
+        about a fifth of the encoding itself. This calls the C++ batch method that public call
+        dispatches to (sentencepiece 0.2.3, pinned; same positional arguments as it passes) and
+        joins the buffers once. _check_encode_flat() compares it with sp.encode at start-up, so a
+        changed internal API fails loudly instead of giving other ids."""
         if not texts:
             return np.empty(0, dtype=np.int32), np.zeros(1, dtype=np.int64)
-        encoded = self.sp.encode(texts, return_type="numpy", num_threads=self.threads)
-        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
-        return np.concatenate(encoded), offsets
+        # (texts, num_threads, thread_pool, enable_sampling, nbest_size, alpha, add_bos, add_eos, reverse)
+        buffers = self.sp._processor._EncodeAsBufferBatch(texts, self.threads, None, False, -1, 0.0, False, False,
+                                                          False)
+        views = list(map(memoryview, buffers))  # int32 views: len() is the number of ids
+        offsets = np.zeros(len(views) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, views), dtype=np.int64, count=len(views)), out=offsets[1:])
+        return np.frombuffer(b"".join(views), dtype=np.int32), offsets
+
+    def _check_encode_flat(self) -> None:
+        probe = ["Hello, world.", "", "北京 2024 — déjà vu!", "  spaced   out  "]
+        flat, offsets = self.encode_flat(probe)
+        got = [flat[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+        want = [self.sp.encode(text) for text in probe]
+        if got != want:
+            raise RuntimeError(f"sentencepiece {spm.__version__}: its batch buffer API no longer matches "
+                               f"sp.encode ({got} != {want}); pipelines.encode.examples.Encoder.encode_flat "
+                               "needs updating for this version")
 
 
 @dataclass
@@ -97,11 +124,14 @@ def document_blocks(flat: np.ndarray, line_offsets: np.ndarray, doc_lines: np.nd
     lengths = np.diff(doc_tok)
     fits = (lengths > 0) & (lengths <= max_tokens)
     docs, starts, ends = [np.flatnonzero(fits)], [doc_tok[:-1][fits]], [doc_tok[1:][fits]]
-    for d in np.flatnonzero(lengths > max_tokens).tolist():
+    too_long = np.flatnonzero(lengths > max_tokens).tolist()
+    if too_long:
+        # Cut ranks of the whole batch at once. A document starts and ends at a line start (rank 0),
+        # so rank[a:b + 1] is exactly boundary_ranks of document flat[a:b] alone.
+        rank = boundary_ranks(flat, line_offsets[:-1], tables)
+    for d in too_long:
         a, b = int(doc_tok[d]), int(doc_tok[d + 1])
-        # every line start (an empty line's start equals the next one's, or the end: same ranks)
-        line_starts = line_offsets[doc_lines[d]:doc_lines[d + 1]] - a
-        cuts = np.asarray(split_blocks(boundary_ranks(flat[a:b], line_starts, tables), max_tokens), dtype=np.int64)
+        cuts = np.asarray(split_blocks(rank[a:b + 1], max_tokens), dtype=np.int64)
         docs.append(np.full(len(cuts), d, dtype=np.int64))
         starts.append(cuts[:, 0] + a)
         ends.append(cuts[:, 1] + a)

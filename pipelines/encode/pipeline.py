@@ -1,9 +1,10 @@
 """The encode pipeline: product shards → batched SentencePiece → TOKENS Arrow shards per objective.
 
 One element per input shard file (so reading scales with the number of files), a ParDo that
-reads its rows in batches, a DoFn that loads the model once per worker (setup) and encodes a
-batch's texts in two SentencePiece calls and emits one Arrow chunk per partition, then
-WriteTokenShards per objective (WriteShards' deterministic layout, moved as Arrow chunks).
+reads its rows in batches of columns, a DoFn that loads the model once per worker (setup) and
+encodes a batch in one SentencePiece call (two for code-switched samples) and emits one Arrow
+chunk per partition, then WriteTokenShards per objective (WriteShards' deterministic layout,
+moved as Arrow chunks). Per-token work stays in numpy/Arrow: ids are never Python ints.
 Dropped records are counted (`<unit>.dropped.<reason>`) and written to rejects.
 """
 
@@ -11,15 +12,17 @@ from __future__ import annotations
 
 import posixpath
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import apache_beam as beam
+import numpy as np
 
 from pipelines.counters import REJECTS_TAG, inc, make_reject
 from pipelines.encode import examples as ex
-from pipelines.encode.write import WriteTokenShards, to_chunk
+from pipelines.encode.write import ExampleColumns, WriteTokenShards
 from pipelines.shards import DEFAULT_TARGET_SHARD_BYTES, WriteShards, filesystem
-from pipelines.tokenizer.sources import iter_rows
+from pipelines.tokenizer.sources import iter_batches
 from schemas.documents import REJECTS
 from schemas.tokens import OBJECTIVES
 
@@ -43,21 +46,18 @@ class EncodeSettings:
     spm_threads: int = 1
 
 
-def read_shard(item: tuple[str, str, str], batch_size: int):
-    """(objective, shard path, name for rejects) → lists of up to batch_size (objective, row).
+Batch = tuple[str, str, dict[str, list]]  # (objective, source shard name, columns of up to batch_size rows)
+
+
+def read_shard(item: tuple[str, str, str], batch_size: int) -> Iterator[Batch]:
+    """(objective, shard path, name for rejects) → batches of up to batch_size rows, as columns.
 
     Rows leave the reader already batched: one Beam element per SentencePiece batch instead of
-    one per record (the same batching BatchElements would do, without its per-row elements)."""
+    one per record, and as column lists (Arrow's to_pydict) rather than a dict per row."""
     objective, path, name = item
-    batch: list[tuple[str, dict]] = []
-    for row in iter_rows(path, COLUMNS[objective]):
-        row["_source"] = name  # only for rejects: where a dropped record came from
-        batch.append((objective, row))
-        if len(batch) >= batch_size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    for rb in iter_batches(path, COLUMNS[objective]):
+        for at in range(0, rb.num_rows, batch_size):
+            yield objective, name, rb.slice(at, batch_size).to_pydict()
 
 
 def source_name(path: str, root: str | None) -> str:
@@ -78,39 +78,82 @@ def record_langs(objective: str, row: dict) -> list[str]:
 def plan(objective: str, row: dict, s: EncodeSettings) -> list[ex.Piece] | ex.Dropped:
     if s.languages is not None and not set(record_langs(objective, row)) <= s.languages:
         return ex.Dropped("lang_not_in_set")
-    if objective == "mlm":
-        return ex.plan_document(row)
     if objective == "tlm":
         return ex.plan_pair(row)
     return ex.plan_sample(row)
 
 
-def finish(objective: str, row: dict, ids, enc: ex.Encoder, s: EncodeSettings) -> list[dict] | ex.Dropped:
-    if objective == "mlm":
-        return ex.finish_document(row, ids, enc.tables, s.max_tokens)
+def finish(objective: str, row: dict, ids, s: EncodeSettings) -> dict | ex.Dropped:
     if objective == "tlm":
-        out = ex.finish_pair(row, ids, s.tlm_max_tokens_per_side)
-    else:
-        out = ex.finish_spans(row["cs_id"], objective, ex.sample_lang(row, objective), ids)
-    return out if isinstance(out, ex.Dropped) else [out]
+        return ex.finish_pair(row, ids, s.tlm_max_tokens_per_side)
+    return ex.finish_spans(row["cs_id"], objective, ex.sample_lang(row, objective), ids)
 
 
-def encode_batch(batch: list[tuple[str, dict]], enc: ex.Encoder, s: EncodeSettings):
-    """Encode a batch of (objective, row): yields ("ok", objective, examples) or ("drop", objective, row, Dropped)."""
-    plans = [plan(obj, row, s) for obj, row in batch]
-    pieces = [p for pl in plans if not isinstance(pl, ex.Dropped) for p in pl]
-    ids = enc.encode(pieces)
+@dataclass
+class Encoded:
+    """What one batch became: examples per partition, and the rows dropped (index in the batch, why)."""
+    examples: dict[str, ExampleColumns] = field(default_factory=dict)
+    dropped: list[tuple[int, ex.Dropped]] = field(default_factory=list)
+
+
+def encode_documents(cols: dict[str, list], enc: ex.Encoder, s: EncodeSettings) -> Encoded:
+    """mlm: a batch of documents, column-wise: all their lines in one SentencePiece call, blocks
+    as ranges of the flat result (no per-token Python work), one example list per language."""
+    out = Encoded()
+    doc_ids, langs, texts = cols["doc_id"], cols["lang"], cols["text"]
+    wanted = list(range(len(doc_ids)))
+    if s.languages is not None:
+        out.dropped += [(i, ex.Dropped("lang_not_in_set")) for i in wanted if langs[i] not in s.languages]
+        wanted = [i for i in wanted if langs[i] in s.languages]
+    lines = [ex.document_lines(texts[i]) for i in wanted]
+    doc_lines = np.zeros(len(lines) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)), out=doc_lines[1:])
+    flat, line_offsets = enc.encode_flat([line for doc in lines for line in doc])
+    blocks = ex.document_blocks(flat, line_offsets, doc_lines, enc.tables, s.max_tokens)
+    has_block = np.zeros(len(wanted), dtype=bool)
+    has_block[blocks.doc] = True
+    out.dropped += [(wanted[d], ex.Dropped("empty")) for d in np.flatnonzero(~has_block).tolist()]
+    rows = [wanted[d] for d in blocks.doc.tolist()]
+    example_ids = [f"{doc_ids[i]}-{k:05d}" for i, k in zip(rows, blocks.index.tolist(), strict=True)]
+    block_langs = [langs[i] for i in rows]
+    lengths = blocks.end - blocks.start
+    # The blocks tile flat in order (a document without tokens adds none), so a one-language batch
+    # (the usual case: one input shard per language) takes flat as it is.
+    partitions = sorted(set(block_langs))  # an mlm example's partition is its language
+    for lang in partitions:
+        part_ids, values, part_lengths = example_ids, flat, lengths
+        if len(partitions) > 1:
+            mine = np.array([x == lang for x in block_langs], dtype=bool)
+            part_ids = [x for x, m in zip(example_ids, mine.tolist(), strict=True) if m]
+            values, part_lengths = flat[np.repeat(mine, lengths)], lengths[mine]
+        out.examples[lang] = ExampleColumns()
+        out.examples[lang].extend_plain("mlm", part_ids, [lang] * len(part_ids), values, part_lengths)
+    return out
+
+
+def encode_records(objective: str, cols: dict[str, list], enc: ex.Encoder, s: EncodeSettings) -> Encoded:
+    """tlm / cs / entity: a batch of records, one at a time around two SentencePiece calls."""
+    out = Encoded()
+    rows = [dict(zip(cols, values, strict=True)) for values in zip(*cols.values(), strict=True)]
+    plans = [plan(objective, row, s) for row in rows]
+    ids = enc.encode([p for pl in plans if not isinstance(pl, ex.Dropped) for p in pl])
     at = 0
-    for (obj, row), pl in zip(batch, plans, strict=True):
-        if isinstance(pl, ex.Dropped):
-            yield "drop", obj, row, pl
-            continue
-        out = finish(obj, row, ids[at:at + len(pl)], enc, s)
-        at += len(pl)
-        if isinstance(out, ex.Dropped):
-            yield "drop", obj, row, out
+    for i, (row, pl) in enumerate(zip(rows, plans, strict=True)):
+        res = pl
+        if not isinstance(pl, ex.Dropped):
+            res = finish(objective, row, ids[at:at + len(pl)], s)
+            at += len(pl)
+        if isinstance(res, ex.Dropped):
+            out.dropped.append((i, res))
         else:
-            yield "ok", obj, out
+            out.examples.setdefault(partition_of(res), ExampleColumns()).add(res)
+    return out
+
+
+def encode_batch(objective: str, cols: dict[str, list], enc: ex.Encoder, s: EncodeSettings) -> Encoded:
+    if objective == "mlm":
+        return encode_documents(cols, enc, s)
+    return encode_records(objective, cols, enc, s)
 
 
 class EncodeFn(beam.DoFn):
@@ -133,28 +176,22 @@ class EncodeFn(beam.DoFn):
             raise RuntimeError(f"{self.model_path} changed while the encode stage was running")
         self.enc = ex.Encoder(model, self.settings.spm_threads)
 
-    def process(self, batch):
-        counts: Counter = Counter()  # one Beam counter update per name and batch, not per record
-        groups: dict[tuple[str, str], list[dict]] = {}  # examples leave as one Arrow chunk per partition
-        for res in encode_batch(batch, self.enc, self.settings):
-            unit = UNITS[res[1]]
-            counts[f"{unit}.read"] += 1
-            if res[0] == "drop":
-                _, obj, row, why = res
-                counts[f"{unit}.dropped.{why.reason}"] += 1
-                yield beam.pvalue.TaggedOutput(REJECTS_TAG, make_reject(
-                    STAGE, STEP, why.reason, source=row.get("_source"), record_id=row.get(ID_FIELD[obj]),
-                    detail=why.detail or None, sample=row.get("text") or row.get("src_text")))
-            else:
-                _, obj, examples = res
-                counts[f"{unit}.kept"] += 1
-                counts[f"{obj}.examples"] += len(examples)
-                counts[f"{obj}.tokens"] += sum(e["n_tokens"] for e in examples)
-                for e in examples:
-                    groups.setdefault((obj, partition_of(e)), []).append(e)
-        for (obj, part), examples in sorted(groups.items()):
-            yield beam.pvalue.TaggedOutput(obj, (part, to_chunk(examples)))
-        for name, n in counts.items():
+    def process(self, batch: Batch):
+        objective, source, cols = batch
+        res = encode_batch(objective, cols, self.enc, self.settings)
+        unit, n_rows = UNITS[objective], len(cols[ID_FIELD[objective]])
+        counts = Counter({f"{unit}.read": n_rows, f"{unit}.kept": n_rows - len(res.dropped)})
+        for i, why in res.dropped:
+            counts[f"{unit}.dropped.{why.reason}"] += 1
+            row = {k: v[i] for k, v in cols.items()}
+            yield beam.pvalue.TaggedOutput(REJECTS_TAG, make_reject(
+                STAGE, STEP, why.reason, source=source, record_id=row.get(ID_FIELD[objective]),
+                detail=why.detail or None, sample=row.get("text") or row.get("src_text")))
+        for part, examples in sorted(res.examples.items()):  # one Arrow chunk per partition and batch
+            counts[f"{objective}.examples"] += len(examples)
+            counts[f"{objective}.tokens"] += int(examples.n_tokens().sum(dtype=np.int64))
+            yield beam.pvalue.TaggedOutput(objective, (part, examples.chunk()))
+        for name, n in (+counts).items():  # one update per name and batch, not per record; no zeros
             inc(STAGE, name, n)
 
 
@@ -173,8 +210,7 @@ def build_encode(
     # An empty Create still runs the writers; they then write nothing and the product dir stays empty.
     results = (
         pipeline
-        | "Shards" >> beam.Create(items)
-        | "SpreadShards" >> beam.Reshuffle()
+        | "Shards" >> beam.Create(items)  # reshuffles by itself when there is more than one shard
         | "ReadRows" >> beam.FlatMap(read_shard, batch_size=batch_size)
         | "Encode" >> beam.ParDo(EncodeFn(model_path, model_sha256, settings)).with_outputs(REJECTS_TAG, *OBJECTIVES)
     )

@@ -27,64 +27,64 @@ from schemas.tokens import TOKENS
 Chunk = tuple[bytes, int]  # (Arrow IPC stream of TOKENS rows, Σ approx_bytes of those rows)
 
 
-def approx_bytes(e: dict) -> int:
-    """pipelines.shards.approx_bytes of a TOKENS record, without building the dict's values twice."""
-    n = len(e["example_id"]) + len(e["objective"]) + len(e["lang"])
-    n += len(e["lang2"]) if e["lang2"] is not None else 8
-    n += 8 * len(e["input_ids"]) + 8 + 8  # input_ids, segment_start, n_tokens
-    n += 8 * len(e["entity_spans"]) if e["entity_spans"] is not None else 8
-    return n
-
-
 @dataclass
 class ExampleColumns:
-    """TOKENS examples, column by column (no dict per example); input_ids are int32 arrays,
-    typically views into a batch's flat id array."""
+    """TOKENS examples, column by column (no dict per example). input_ids are kept as pieces of
+    one flat int32 array plus each example's length, so a batch's blocks never become one small
+    array (or list of ints) each."""
 
     example_id: list[str] = field(default_factory=list)
     objective: list[str] = field(default_factory=list)
     lang: list[str] = field(default_factory=list)
     lang2: list[str | None] = field(default_factory=list)
-    input_ids: list[np.ndarray] = field(default_factory=list)
     segment_start: list[int] = field(default_factory=list)
     entity_spans: list[list[dict] | None] = field(default_factory=list)
+    id_values: list[np.ndarray] = field(default_factory=list)  # all input_ids, concatenated in order
+    id_lengths: list[np.ndarray] = field(default_factory=list)  # n_tokens of each example, in order
 
     def add(self, e: dict) -> None:
         """Append one example dict (pipelines.encode.examples.example)."""
-        for name in ("example_id", "objective", "lang", "lang2", "input_ids", "segment_start", "entity_spans"):
+        for name in ("example_id", "objective", "lang", "lang2", "segment_start", "entity_spans"):
             getattr(self, name).append(e[name])
+        self.id_values.append(np.asarray(e["input_ids"], dtype=np.int32))
+        self.id_lengths.append(np.array([len(e["input_ids"])], dtype=np.int32))
 
-    def extend_plain(self, objective: str, example_ids: list[str], langs: list[str], ids: list[np.ndarray]) -> None:
-        """Append examples with no lang2, segment or spans (mlm blocks)."""
+    def extend_plain(self, objective: str, example_ids: list[str], langs: list[str], values: np.ndarray,
+                     lengths: np.ndarray) -> None:
+        """Append examples with no lang2, segment or spans (mlm blocks): their ids are `values`
+        cut into `lengths`."""
         n = len(example_ids)
         self.example_id += example_ids
         self.objective += [objective] * n
         self.lang += langs
-        self.input_ids += ids
         self.lang2 += [None] * n
         self.segment_start += [-1] * n
         self.entity_spans += [None] * n
+        self.id_values.append(values)
+        self.id_lengths.append(lengths.astype(np.int32, copy=False))
 
     def __len__(self) -> int:
         return len(self.example_id)
 
+    def n_tokens(self) -> np.ndarray:
+        return np.concatenate(self.id_lengths) if self.id_lengths else np.empty(0, dtype=np.int32)
+
     def approx_bytes(self) -> int:
-        """Σ approx_bytes over the examples, summed column by column."""
+        """Σ pipelines.shards.approx_bytes(example) (what WriteShards sizes shards by), summed column
+        by column: strings count their length, lists 8 per item, anything else (None too) 8."""
         return (sum(map(len, self.example_id)) + sum(map(len, self.objective)) + sum(map(len, self.lang))
                 + sum(len(x) if x is not None else 8 for x in self.lang2)
                 + 8 * int(self.n_tokens().sum(dtype=np.int64)) + 16 * len(self)  # + segment_start, n_tokens
                 + sum(8 * len(x) if x is not None else 8 for x in self.entity_spans))
 
-    def n_tokens(self) -> np.ndarray:
-        return np.fromiter(map(len, self.input_ids), dtype=np.int32, count=len(self.input_ids))
-
     def table(self) -> pa.Table:
         """The TOKENS table of these examples: ids copied once into one flat Arrow buffer."""
-        n = len(self)
         lengths = self.n_tokens()
-        offsets = np.zeros(n + 1, dtype=np.int32)
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
         np.cumsum(lengths, out=offsets[1:])
-        values = np.concatenate(self.input_ids).astype(np.int32, copy=False) if n else np.empty(0, np.int32)
+        values = np.concatenate(self.id_values).astype(np.int32, copy=False) if self.id_values else np.empty(0, np.int32)
+        if len(lengths) != len(self) or offsets[-1] != len(values):
+            raise ValueError(f"{len(self)} examples, {len(lengths)} lengths summing to {offsets[-1]}, {len(values)} ids")
         types = {f.name: f.type for f in TOKENS}
         cols = {
             "example_id": pa.array(self.example_id, types["example_id"]),
@@ -121,8 +121,11 @@ def from_chunk(data: bytes) -> pa.Table:
 def split_chunk(item: tuple[str, Chunk], counts: dict[str, int]):
     """(partition, chunk) → ((partition, shard), sub-chunk) per shard its rows hash to."""
     part, (data, _) = item
-    table = from_chunk(data)
     n = counts[part]
+    if n == 1:  # the whole partition is one shard: pass the chunk on as it is
+        yield (part, 0), data
+        return
+    table = from_chunk(data)
     shard = np.array([stable_hash64(x) % n for x in table.column("example_id").to_pylist()], dtype=np.int64)
     for s in np.unique(shard):
         sub = table.take(pa.array(np.flatnonzero(shard == s)))
