@@ -1,6 +1,6 @@
 #!/bin/sh
 # torchrun entry of the trainer image: one trainer process per GPU, each running
-# `python -m xlmodel train "$@"` (e.g. --settings /work/run.json [--resume]); DDP over nccl.
+# `python -m xlmodel train "$@"` (e.g. --settings /data/run.json [--resume]); DDP over nccl.
 #   NPROC_PER_NODE  processes on this node (default "gpu": one per visible GPU)
 #   NNODES, NODE_RANK, RDZV_ENDPOINT (host:port of node 0)  for several nodes
 # For the whole train stage (skip when up to date, eval, export) use the CLI instead:

@@ -105,7 +105,7 @@ def test_known_language_codes_load():
         ({"kind": "dataflow", "dataflow": {"project": "my-project", "region": "europe-west4"}},
          ["runner.dataflow.temp_location"]),
         ({"kind": "dataflow", "dataflow": {"project": "my-project", "region": "europe-west4",
-                                           "temp_location": "/tmp/not-gcs"}}, ["Beam rejects", "temp_location"]),
+                                           "temp_location": "/scratch/not-gcs"}}, ["Beam rejects", "temp_location"]),
         ({"kind": "flink"}, ["runner.flink.master", "runner.flink.job_endpoint"]),
     ],
     ids=["dataflow-nothing", "dataflow-no-temp", "dataflow-local-temp", "flink-nothing"],
