@@ -27,6 +27,9 @@ from pipelines.neardup.minhash import (
 )
 from pipelines.neardup.params import NearDupParams
 from pipelines.neardup.shingles import (
+    _BASE,
+    _C_GRAM,
+    _C_LEN,
     batch_shingle_hashes,
     char_mode,
     normalize,
@@ -96,6 +99,54 @@ def test_hashes_match_strings_and_do_not_depend_on_batch():
     # word order matters; the seed changes every hash
     assert not np.array_equal(shingle_hashes("a b c d e f"), shingle_hashes("b a c d e f"))
     assert not np.intersect1d(shingle_hashes(texts[0], seed=1), shingle_hashes(texts[0], seed=2)).size
+
+
+M64 = 2**64 - 1
+
+
+def _mix(x: int) -> int:  # splitmix64 finalizer on a Python int
+    x ^= x >> 30
+    x = x * 0xBF58476D1CE4E5B9 & M64
+    x ^= x >> 27
+    x = x * 0x94D049BB133111EB & M64
+    return x ^ x >> 31
+
+
+def _ref_shingle_hashes(text: str, ngram: int = 5, char_ngram: int = 5, seed: int = 0) -> list[int]:
+    # the definition, one token and one shingle at a time (reference only), from the string tokens
+    norm = normalize(text)
+    if not norm:
+        return []
+    toks, n = (list(norm.replace(" ", "")), char_ngram) if char_mode([text])[0] else (norm.split(" "), ngram)
+    b = int(_BASE)
+    t = [
+        _mix(((sum(ord(c) * b**k for k, c in enumerate(tok)) + len(tok) * int(_C_LEN)) & M64) ^ seed)
+        for tok in toks
+    ]
+    w = [_mix((j + 1) * int(_C_GRAM) & M64) | 1 for j in range(n)]
+    k = min(n, len(t))
+    return sorted(
+        {_mix((sum(t[i + j] * w[j] for j in range(k)) & M64) ^ seed ^ k) for i in range(len(t) - k + 1)}
+    )
+
+
+def test_hashes_equal_per_token_definition():
+    rnd = random.Random(2)
+    pool = "".join(SAMPLES) + "ΟΔΟΣ οδός İstanbul ÀÉÎ ß ǅ x²³ 𝒜𝔅 😀"
+    mixes = ["".join(rnd.choice(pool) for _ in range(rnd.randint(1, 120))) for _ in range(150)]
+    for t in SAMPLES + mixes:
+        for seed, n in ((0, 5), (12345, 3), (2**64 - 1, 1)):
+            assert shingle_hashes(t, n, n, seed).tolist() == _ref_shingle_hashes(t, n, n, seed), (t, seed, n)
+
+
+def test_no_token_hash_collision_among_short_words():
+    # every word of 1-4 letters over a small mixed alphabet (anagrams included), one shingle per word
+    alphabet = "aeiouzжяé中"
+    words = list(alphabet)
+    for k in range(1, 4):
+        words += [w + c for w in words[-(len(alphabet) ** k) :] for c in alphabet]
+    flat, _off = batch_shingle_hashes([" ".join(words)], ngram=1)
+    assert flat.size == len(words) == np.unique(flat).size
 
 
 def _loop_minhash(hashes: np.ndarray, a: np.ndarray, c: np.ndarray) -> list[int]:

@@ -32,7 +32,9 @@ from pipelines.neardup.shingles import U64, mix64
 
 SIG = np.uint32  # signature entry type (see module doc)
 EMPTY = np.iinfo(SIG).max  # signature entry of a document without shingles
-_BLOCK_ROWS = 4096  # shingles per matrix block: (4096 × 112) uint32 ≈ 1.8 MB stays cache-friendly
+# Shingles per matrix block: (112 × 8000) uint32 ≈ 3.6 MB stays in cache. Larger than before because
+# each block costs a few fixed numpy calls; not a power of two, whose row stride measured ~2× slower.
+_BLOCK_ROWS = 8000
 
 
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -57,10 +59,12 @@ def signatures(flat: np.ndarray, offsets: np.ndarray, perm: tuple[np.ndarray, np
     lens = np.diff(offsets)
     doc_of_row = np.repeat(np.arange(n_docs), lens)
     x = fold32(flat)
+    a_col, c_col = a[:, None], c[:, None]
+    buf = np.empty((a.size, min(_BLOCK_ROWS, flat.size)), dtype=SIG)  # reused by every block
     for lo in range(0, flat.size, _BLOCK_ROWS):  # blocks bound memory, not a per-permutation loop
         hi = min(lo + _BLOCK_ROWS, flat.size)
-        block = a[:, None] * x[None, lo:hi]  # (P × shingles): reductions run along contiguous rows
-        block += c[:, None]
+        block = np.multiply(a_col, x[None, lo:hi], out=buf[:, : hi - lo])  # (P × shingles): contiguous rows
+        block += c_col
         docs = doc_of_row[lo:hi]
         seg = np.flatnonzero(np.r_[True, docs[1:] != docs[:-1]])  # each document's rows in this block
         mins = np.minimum.reduceat(block, seg, axis=1).T

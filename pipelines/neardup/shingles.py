@@ -1,9 +1,10 @@
 """Text → 64-bit shingle hashes, vectorized in numpy over a whole batch of documents.
 
-Normalization: lowercase; every character that is not a letter, mark or number (Unicode categories
-L*, M*, N*) becomes a space — punctuation and symbols are stripped, but combining marks stay inside
-their word (a regex ``\\w`` would split Devanagari or Thai words at every vowel sign); whitespace
-collapsed.
+Normalization: per code point, the simple lowercase mapping; every character that is not a letter,
+mark or number (Unicode categories L*, M*, N*) becomes a space — punctuation and symbols are
+stripped, but combining marks stay inside their word (a regex ``\\w`` would split Devanagari or Thai
+words at every vowel sign); whitespace collapsed. Being per code point, the whole batch is normalized
+by one table lookup (no `str.lower()` pass: on non-ASCII text it costs more than all the hashing).
 
 Shingles: word n-grams (n = `ngram`) for scripts written with spaces; character n-grams
 (n = `char_ngram`, whitespace removed) when the document's dominant script is written without spaces
@@ -12,15 +13,30 @@ never by a language list. Short-document rule: a document with fewer tokens than
 shingle, its whole token sequence, so short near-identical documents still collide. A document with no
 token at all yields no shingle and is never anyone's near-duplicate.
 
-Hashing: a Python call per token (xxhash per word) would dominate the run time, so tokens are hashed
-from their code points with a seeded splitmix64 finalizer in numpy: token hash = mix(Σ mix(code point,
-position in token)); n-gram hash = mix(Σ mix(token hash, position in n-gram)). Position enters every
-term, so order matters; arithmetic wraps mod 2^64. One set of numpy calls covers a whole batch, so the
-per-document cost is a few Python string calls.
+Hashing (all arithmetic wraps mod 2^64; a Python call per token, e.g. xxhash per word, would dominate
+the run time, so one set of numpy calls covers the whole batch):
+
+- token c_0..c_{L-1} (normalized code points): p = Σ c_k·B^k (polynomial, fixed odd base B),
+  token hash t = mix(p + L·C_LEN xor seed), mix = the splitmix64 finalizer (a bijection). The sums
+  come from one prefix sum of c_i·B^i over the batch, rescaled per token by B^-start (B is odd, so
+  invertible): one multiply per character instead of a full mix per character.
+- shingle of tokens t_0..t_{k-1} (k = n, or fewer for a short document):
+  h = mix(Σ t_j·W_j xor seed xor k), W_j fixed odd constants, one per position (order matters).
+
+Collisions stay negligible: distinct shingles collide only if their weighted sums do. The t_j are
+mixed, effectively uniform 64-bit values, and a sum differing in a term t_j·W_j (W_j odd) is uniform
+again, so two distinct shingles share h with probability ~2^-64 — ~2^-62 for the same tokens in swapped
+positions (W_i − W_j has at most 4 trailing zero bits for n = 5). Token sums p are not a universal
+family (B is fixed): strings built to collide exist (Thue–Morse pairs, thousands of characters
+long), but natural tokens are short and p behaves like a random 64-bit value; a billion distinct
+tokens give an expected ~0.03 colliding pairs, and one collision merges only the shingles that
+contain those two tokens. MinHash then folds h to 32 bits (see `minhash`), the dominant, still
+negligible, collision term.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from collections import Counter
@@ -32,48 +48,80 @@ from pipelines.scripts import char_script, dominant_from_counts, is_unspaced
 U64 = np.uint64
 _SCRIPT_LIMIT = 4000  # same sample size as pipelines.scripts.dominant_script
 _SCRIPT_END = 0x2FA20  # past the last letter range of pipelines.scripts: above it every char is "Zyyy"
-_NO_SCRIPT = 255
+_NO_SCRIPT = 254
+_ASCII_LETTER = re.compile("[A-Za-z]")
 
-# Distinct odd constants so the hashing levels (char, position, n-gram) never share a term.
-_C_CHAR = U64(0x9E3779B97F4A7C15)
-_C_POS = U64(0xC2B2AE3D27D4EB4F)
-_C_GRAM = U64(0x165667B19E3779F9)
+_BASE = U64(0x9E3779B97F4A7C15)  # polynomial base of token hashes (odd)
+_BASE_INV = U64(pow(int(_BASE), -1, 2**64))
+_C_LEN = U64(0xC2B2AE3D27D4EB4F)  # token length term
+_C_GRAM = U64(0x165667B19E3779F9)  # seeds the n-gram position weights
 
 
-def mix64(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finalizer over a uint64 array (a bijection with good avalanche)."""
-    x = x ^ (x >> U64(30))
+def mix64(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """splitmix64 finalizer over a uint64 array (a bijection with good avalanche); `out=x` mixes in place."""
+    if out is None:
+        x = x.copy()
+    elif out is not x:
+        np.copyto(out, x)
+        x = out
+    t = x >> U64(30)
+    x ^= t
     x *= U64(0xBF58476D1CE4E5B9)
-    x ^= x >> U64(27)
+    x ^= np.right_shift(x, U64(27), out=t)
     x *= U64(0x94D049BB133111EB)
-    x ^= x >> U64(31)
+    x ^= np.right_shift(x, U64(31), out=t)
     return x
 
 
+def _gram_weights(n: int) -> np.ndarray:
+    """W_0..W_{n-1}: fixed odd 64-bit multipliers, one per position in an n-gram (order matters)."""
+    return mix64(np.arange(1, n + 1, dtype=U64) * _C_GRAM) | U64(1)
+
+
+_POW_CACHE = 1 << 21  # table entries kept between batches (2 × 16 MiB); longer batches compute their own
+_pow_table: tuple[np.ndarray, np.ndarray] = (np.ones(1, dtype=U64), np.ones(1, dtype=U64))
+
+
+def _powers(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(B^i, B^-i) mod 2^64 for i < size (B odd, so invertible mod 2^64)."""
+    global _pow_table
+    if _pow_table[0].size >= size:
+        return _pow_table
+    k = max(size, min(2 * _pow_table[0].size, _POW_CACHE))
+    pw, inv = np.full(k, _BASE, dtype=U64), np.full(k, _BASE_INV, dtype=U64)
+    pw[0] = inv[0] = 1
+    table = (np.cumprod(pw, out=pw), np.cumprod(inv, out=inv))  # wraps mod 2^64
+    if k <= _POW_CACHE:
+        _pow_table = table  # one assignment: other threads see the old or the new pair, both valid
+    return table
+
+
 class _LazyTable:
-    """Code point → small int, computed on first sight of each code point (a corpus uses a few
+    """Code point → small value, computed on first sight of each code point (a corpus uses a few
     thousand distinct ones; computing all 1.1M up front costs ~0.3 s per worker process)."""
 
-    UNKNOWN = 254
-
-    def __init__(self, size: int, fn):
-        self.values = np.full(size, self.UNKNOWN, dtype=np.uint8)
+    def __init__(self, size: int, fn, dtype=np.uint8):
+        self.UNKNOWN = np.iinfo(dtype).max  # the largest value, so one max() finds an unknown entry
+        self.values = np.full(size, self.UNKNOWN, dtype=dtype)
         self.fn = fn
         self.lock = threading.Lock()
 
     def __call__(self, cp: np.ndarray) -> np.ndarray:
-        v = self.values[cp]
-        unknown = v == self.UNKNOWN
-        if unknown.any():
+        v = np.take(self.values, cp)  # ~2× faster than fancy indexing with a uint32 index
+        if v.size and v.max() == self.UNKNOWN:
+            unknown = v == self.UNKNOWN
             with self.lock:
                 for c in np.unique(cp[unknown]).tolist():
                     self.values[c] = self.fn(c)
-            v = self.values[cp]
+            v = np.take(self.values, cp)
         return v
 
 
-def _is_word(c: int) -> int:
-    return int(unicodedata.category(chr(c))[0] in "LMN")  # letter, mark, number
+def _lower_word(c: int) -> int:
+    """Simple lowercase mapping of a code point if the result is a word character (letter, mark,
+    number), else 0. Per code point, so the whole text is normalized by one table lookup."""
+    low = chr(c).lower()[0]  # U+0130 is the only code point whose lowercase has 2 chars: keep "i"
+    return ord(low) if unicodedata.category(low)[0] in "LMN" else 0
 
 
 _SCRIPT_NAMES: list[str] = []  # index → script, in order of first sight (internal to this process)
@@ -92,7 +140,7 @@ def _script_index(c: int) -> int:
     return _SCRIPT_NAMES.index(s)
 
 
-_WORD = _LazyTable(0x110000, _is_word)
+_NORM = _LazyTable(0x110000, _lower_word, np.uint32)  # 4.4 MB
 _SCRIPT = _LazyTable(_SCRIPT_END, _script_index)
 
 
@@ -102,8 +150,8 @@ def codepoints(text: str) -> np.ndarray:
 
 def normalize(text: str) -> str:
     """Lowercase, non-word characters → space, whitespace collapsed to single spaces, stripped."""
-    cp = codepoints(text.lower()).copy()
-    cp[_WORD(cp) == 0] = 32
+    cp = _NORM(codepoints(text))
+    cp[cp == 0] = 32
     return " ".join(cp.tobytes().decode("utf-32-le", "surrogatepass").split())
 
 
@@ -113,9 +161,8 @@ def text_scripts(texts: list[str]) -> list[str]:
     out = ["Zyyy"] * len(texts)
     rest = []
     for i, t in enumerate(texts):
-        if t.isascii():  # ASCII letters are all Latin; upper != lower iff there is a letter
-            sample = t[:_SCRIPT_LIMIT]
-            out[i] = "Latn" if sample.upper() != sample.lower() else "Zyyy"
+        if t.isascii():  # ASCII letters are all Latin: one letter makes the text Latin
+            out[i] = "Latn" if _ASCII_LETTER.search(t, 0, _SCRIPT_LIMIT) else "Zyyy"
         else:
             rest.append(i)
     if rest:
@@ -136,50 +183,81 @@ def char_mode(texts: list[str]) -> list[bool]:
     return [is_unspaced(s) for s in text_scripts(texts)]
 
 
-def _token_hashes(cp: np.ndarray, chars_as_tokens: bool, seed: U64) -> tuple[np.ndarray, np.ndarray]:
-    """Token hashes of a code point array and each token's first code point index."""
-    word = _WORD(cp) == 1
+def _tokens(cp: np.ndarray, chars_as_tokens: bool, seed: U64) -> tuple[np.ndarray, np.ndarray]:
+    """Token hashes of normalized code points (0 = no word character; 0 at both ends) and each
+    token's first code point index. A token is a maximal run of word characters, or one of them."""
+    word = cp != 0
     if chars_as_tokens:
-        where = np.flatnonzero(word)
-        return mix64((cp[where].astype(U64) * _C_CHAR) ^ seed), where
-    prev = np.r_[False, word[:-1]]
-    where = np.flatnonzero(word & ~prev)  # token starts, in code point positions
-    chars = cp[word].astype(U64)
-    starts = np.flatnonzero((word & ~prev)[word])  # token starts, in word-character positions
-    lens = np.diff(np.r_[starts, chars.size])
-    pos = np.arange(chars.size, dtype=U64) - np.repeat(starts.astype(U64), lens)
-    terms = mix64((chars * _C_CHAR) ^ (pos * _C_POS) ^ seed)
-    return mix64(np.add.reduceat(terms, starts) ^ seed) if starts.size else starts.astype(U64), where
+        starts = np.flatnonzero(word)
+        poly, lens = cp[starts].astype(U64), U64(1)
+    else:
+        edges = np.flatnonzero(word[1:] != word[:-1])  # last char before each start / each end
+        pw, inv = _powers(cp.size)
+        # Prefix sums of cp_i·B^i over the whole batch; a token's sum is rescaled by B^-start so the
+        # same word hashes alike wherever it occurs. One multiply per character, one per token.
+        acc = np.multiply(cp, pw[: cp.size], dtype=U64)
+        np.cumsum(acc, out=acc)
+        at = np.take(acc, edges)  # prefix sums just before each token and at its last character
+        starts = edges[0::2] + 1
+        poly = at[1::2] - at[0::2]
+        poly *= np.take(inv, starts)
+        lens = (edges[1::2] + 1 - starts).astype(U64)
+    poly += lens * _C_LEN
+    poly ^= seed
+    return mix64(poly, out=poly), starts
 
 
-def _batch_group(lowered: list[str], n: int, chars_as_tokens: bool, seed: U64) -> tuple[np.ndarray, np.ndarray]:
-    """Shingle hashes of documents sharing one mode: flat array + per-document offsets."""
-    joined = "\n".join(lowered)  # "\n" is no word character: tokens never span two documents
-    cp = codepoints(joined)
-    tok, where = _token_hashes(cp, chars_as_tokens, seed)
-    doc_starts = np.cumsum([0] + [len(t) + 1 for t in lowered[:-1]])
-    tok_doc = np.searchsorted(doc_starts, where, side="right") - 1
-    n_tok = np.bincount(tok_doc, minlength=len(lowered))
-    first_tok = np.cumsum(n_tok) - n_tok
-    n_sh = np.where(n_tok >= n, n_tok - n + 1, np.minimum(n_tok, 1))
+def _shingles(
+    tok: np.ndarray, first: np.ndarray, count: np.ndarray, n: int, seed: U64
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shingle hashes from token hashes (documents are runs `first[d] : first[d] + count[d]` of `tok`):
+    flat array + per-document offsets. Shingle of tokens t_0..t_{k-1} = mix(Σ t_j·W_j ^ seed ^ k)."""
+    w = _gram_weights(n)
+    n_sh = np.where(count >= n, count - n + 1, np.minimum(count, 1))
     offsets = np.r_[0, np.cumsum(n_sh)]
-    out = np.empty(int(offsets[-1]), dtype=U64)
     m = tok.size - n + 1
-    if m > 0:  # every n-window of the batch; keep those inside one document
-        acc = np.zeros(m, dtype=U64)
-        for j in range(n):  # n is small: one vector op per position over all windows of the batch
-            acc += mix64(tok[j : j + m] ^ (U64(j + 1) * _C_GRAM))
-        inside = tok_doc[: m] == tok_doc[n - 1 :]
-        i = np.flatnonzero(inside)
-        d = tok_doc[i]
-        out[offsets[d] + (i - first_tok[d])] = mix64(acc[i] ^ seed ^ U64(n))
-    short = np.flatnonzero((n_tok > 0) & (n_tok < n))
-    if short.size:  # short-document rule: one shingle of the whole token sequence
-        pos = (np.arange(tok.size) - first_tok[tok_doc]).astype(U64)
-        csum = np.r_[U64(0), np.cumsum(mix64(tok ^ ((pos + U64(1)) * _C_GRAM)), dtype=U64)]
-        sums = csum[first_tok[short] + n_tok[short]] - csum[first_tok[short]]  # wraps mod 2^64
-        out[offsets[short]] = mix64(sums ^ seed ^ n_tok[short].astype(U64))
+    if m > 0:  # every n-window of the batch, then drop those crossing a document end
+        acc = tok[:m] * w[0]
+        tmp = np.empty_like(acc)
+        for j in range(1, n):  # n is small: one vector op per position over all windows
+            acc += np.multiply(tok[j : j + m], w[j], out=tmp)
+        valid = np.ones(m, dtype=bool)
+        end = first + count
+        for j in range(1, n):  # the last n-1 window starts of each document cross its end
+            i = end - j
+            valid[i[(i >= first) & (i < m)]] = False
+        acc = acc[valid]
+        acc ^= seed ^ U64(n)
+        win = mix64(acc, out=acc)
+    else:
+        win = np.empty(0, dtype=U64)
+    short = np.flatnonzero((count > 0) & (count < n))
+    if not short.size:
+        return win, offsets
+    # short-document rule: one shingle of the whole token sequence, same formula with k < n terms
+    f, k = first[short], count[short]
+    acc = np.zeros(short.size, dtype=U64)
+    for j in range(n - 1):
+        sel = k > j
+        acc[sel] += tok[f[sel] + j] * w[j]
+    acc ^= seed ^ k.astype(U64)
+    out = np.empty(int(offsets[-1]), dtype=U64)
+    at_short = np.zeros(out.size, dtype=bool)
+    at_short[offsets[short]] = True
+    out[~at_short] = win
+    out[offsets[short]] = mix64(acc, out=acc)
     return out, offsets
+
+
+def _batch_group(texts: list[str], n: int, chars_as_tokens: bool, seed: U64) -> tuple[np.ndarray, np.ndarray]:
+    """Shingle hashes of documents sharing one mode: flat array + per-document offsets."""
+    # "\n" is no word character: tokens never span two documents, and one sits at either end
+    cp = _NORM(codepoints("\n" + "\n".join(texts) + "\n"))
+    tok, where = _tokens(cp, chars_as_tokens, seed)
+    doc_starts = np.cumsum([1] + [len(t) + 1 for t in texts[:-1]])
+    first = np.searchsorted(where, doc_starts)  # each document's first token
+    count = np.diff(np.r_[first, tok.size])
+    return _shingles(tok, first, count, n, seed)
 
 
 def batch_shingle_hashes(
@@ -192,8 +270,10 @@ def batch_shingle_hashes(
     groups = []
     for mode, n in ((False, ngram), (True, char_ngram)):
         idx = [i for i, m in enumerate(modes) if m == mode]
+        if len(idx) == len(texts):  # one mode for the whole batch: already in batch order
+            return _batch_group(texts, n, mode, s)
         if idx:
-            flat, off = _batch_group([texts[i].lower() for i in idx], n, mode, s)
+            flat, off = _batch_group([texts[i] for i in idx], n, mode, s)
             groups.append((np.asarray(idx), flat, off))
     counts = np.zeros(len(texts), dtype=np.int64)
     for idx, _, off in groups:
