@@ -121,33 +121,9 @@ class WriteShards(beam.PTransform):
         self.compression = compression
 
     def expand(self, records):
-        if self.batched:
-            return self._expand_batched(records)
-        partition_fn, id_field, target = self.partition_fn, self.id_field, self.target
-        keyed = records | "KeyByPartition" >> beam.Map(lambda r: (partition_fn(r), r))
-        shard_counts = (
-            keyed
-            | "Size" >> beam.Map(lambda kv: (kv[0], approx_bytes(kv[1])))
-            | "SumSize" >> beam.CombinePerKey(sum)
-            | "ShardCount" >> beam.Map(lambda kv: (kv[0], max(1, math.ceil(kv[1] / target))))
-        )
-
-        def assign(kv: tuple[str, dict], counts: dict[str, int]) -> tuple[tuple[str, int], dict]:
-            part, rec = kv
-            return (part, stable_hash64(rec[id_field]) % counts[part]), rec
-
-        return (
-            keyed
-            | "AssignShard" >> beam.Map(assign, counts=beam.pvalue.AsDict(shard_counts))
-            | "GroupShard" >> beam.GroupByKey()
-            | "Write"
-            >> beam.MapTuple(
-                lambda key, recs: write_shard(
-                    key, list(recs), self.product_dir, self.schema, id_field, self.fmt, self.compression
-                )
-            )
-        )
-
+        # One code path: single records travel as one-record batches (same files, see tests/test_core.py).
+        batches = records if self.batched else records | "AsBatches" >> beam.Map(lambda r: [r])
+        return self._expand_batched(batches)
 
     def _expand_batched(self, batches):
         partition_fn, id_field, target = self.partition_fn, self.id_field, self.target
