@@ -30,10 +30,11 @@ class _DropBeamImportNoise:
         return "apitools not found" not in str(record.msg)
 
 
-def _quiet_env() -> None:
-    import logging
+_BEAM_NOISE = _DropBeamImportNoise()  # one instance: addFilter ignores it when already added
 
-    logging.getLogger().addFilter(_DropBeamImportNoise())
+
+def _quiet_env() -> None:
+    logging.getLogger().addFilter(_BEAM_NOISE)
     # Prefect telemetry needs the network; Beam's apitools warning is noise for users.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -89,17 +89,13 @@ def fingerprint_file(path: str) -> str:
     return f"{size}:{hashlib.blake2b(head + tail, digest_size=16).hexdigest()}"
 
 
-class MissingUpstream(ConfigError):
-    """A stage's input product does not exist yet (its producing stage has not run)."""
-
-
 def fingerprint_product(product_dir: str) -> str:
     """An upstream product is fingerprinted by its manifest (which holds every shard's sha256)."""
     path = posixpath.join(product_dir, MANIFEST_NAME)
     try:
         data = _read_bytes(path)
     except FileNotFoundError as e:
-        raise MissingUpstream(f"{product_dir} has no manifest: run the stage that produces it first") from e
+        raise ConfigError(f"{product_dir} has no manifest: run the stage that produces it first") from e
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
@@ -113,7 +109,8 @@ def _read_bytes(path: str) -> bytes:
         return f.read()
 
 
-def _exists(path: str) -> bool:
+def exists(path: str) -> bool:
+    """Whether a file or directory exists: local path or any Beam filesystem URI (gs://, s3://)."""
     if "://" in path:
         from apache_beam.io.filesystems import FileSystems
 
@@ -222,7 +219,7 @@ def run_stage(
         and marker is not None
         and marker.get("key") == key
         and all(
-            _exists(posixpath.join(d, MANIFEST_NAME)) if p.schema is not None else _exists(d)
+            exists(posixpath.join(d, MANIFEST_NAME)) if p.schema is not None else exists(d)
             for p, d in zip(products, final_dirs.values(), strict=True)
         )
     ):
@@ -246,13 +243,14 @@ def run_stage(
     for p in products:
         if p.schema is None:
             continue
+        # A shard product with no rows still gets its directory: write_manifest creates it.
         d = posixpath.join(staging, p.rel_dir)
         m = build_manifest(d, p.schema, stage, counters, key, fingerprints, code_version(), facts)
         write_manifest(d, m)
         manifests[p.rel_dir] = m
     # Commit: replace each product directory, then write the marker (last, so a crash re-runs).
     for p in products:
-        if not _exists(posixpath.join(staging, p.rel_dir)):
+        if not exists(posixpath.join(staging, p.rel_dir)):
             raise ManifestError(f"[{stage}] produced no {p.rel_dir}/ directory (nothing to commit)")
         _remove_tree(final_dirs[p.rel_dir])
         _move_tree(posixpath.join(staging, p.rel_dir), final_dirs[p.rel_dir])

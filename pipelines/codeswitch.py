@@ -15,11 +15,16 @@ class Replacement:
     lang: str  # language of `text`
 
 
+def marker(lang: str, inner: str) -> str:
+    """`inner` wrapped in language markers: `<xxx_Scrp>inner</xxx_Scrp>`."""
+    return f"<{lang}>{inner}</{lang}>"
+
+
 def apply_replacements(text: str, matrix_lang: str, reps: list[Replacement]) -> dict:
     """text / spans / marked_text / source_marked_text / langs for non-overlapping replacements.
 
     spans are char offsets in the new text; text[start:end] is the inserted phrase and `original`
-    what stood there. Markers are `<xxx_Scrp>…</xxx_Scrp>`.
+    what stood there. Markers: see `marker`.
     """
     reps = sorted(reps, key=lambda r: r.start)
     out, marked, source_marked, spans = [], [], [], []
@@ -35,8 +40,8 @@ def apply_replacements(text: str, matrix_lang: str, reps: list[Replacement]) -> 
         original = text[r.start : r.end]
         spans.append({"start": length, "end": length + len(r.text), "lang": r.lang, "original": original})
         out.append(r.text)
-        marked.append(f"<{r.lang}>{r.text}</{r.lang}>")
-        source_marked.append(f"<{matrix_lang}>{original}</{matrix_lang}>")
+        marked.append(marker(r.lang, r.text))
+        source_marked.append(marker(matrix_lang, original))
         length += len(r.text)
         pos = r.end
     tail = text[pos:]

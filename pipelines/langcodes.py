@@ -33,6 +33,20 @@ _ISO1 = dict(
     ).split()
 )
 
+# Two-letter codes that were withdrawn (their languages have other codes): read, never written.
+DEPRECATED_ISO1 = frozenset({"iw", "in", "ji", "jw", "mo", "sh", "bh"})
+# ISO 639-3 → its current two-letter code (first alphabetically where several map to one language).
+_ISO1_BY_ISO3: dict[str, str] = {}
+for _code in sorted(_ISO1):
+    if _code not in DEPRECATED_ISO1:
+        _ISO1_BY_ISO3.setdefault(_ISO1[_code], _code)
+
+
+def iso639_1(iso3: str) -> str | None:
+    """The current ISO 639-1 code of an ISO 639-3 language; None when it has none (e.g. yue)."""
+    return _ISO1_BY_ISO3.get(iso3)
+
+
 # Wikipedia / lid.176 codes that are not ISO 639-3 codes of the language they name. `als` is
 # Alemannic on Wikipedia (and in lid.176) but Tosk Albanian in ISO 639-3; `nrm` is Norman on
 # Wikipedia but Narom in ISO 639-3 — so these must be mapped, not passed through.
@@ -87,8 +101,6 @@ def to_iso639_3(code: str) -> str:
     if low in _WIKI:
         return _WIKI[low]
     base = low.split("-", 1)[0]
-    if low != base and low in _WIKI:
-        return _WIKI[low]
     if base in _WIKI:
         return _WIKI[base]
     if base in _ISO1:

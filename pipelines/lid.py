@@ -34,7 +34,7 @@ def default_model_path() -> str:
 
 def label_to_code(label: str, text: str = "") -> str:
     """``__label__en`` → ``eng_Latn`` (script from the text); ``__label__eng_Latn`` passes through."""
-    raw = label[len(LABEL_PREFIX):] if label.startswith(LABEL_PREFIX) else label
+    raw = label.removeprefix(LABEL_PREFIX)
     return lang_code(raw, text or None)
 
 
@@ -60,7 +60,7 @@ class LanguageIdentifier:
         self._cache: dict[str, str] = {}
 
     def _code(self, label: str, text: str) -> str:
-        raw = label[len(LABEL_PREFIX):] if label.startswith(LABEL_PREFIX) else label
+        raw = label.removeprefix(LABEL_PREFIX)
         if "_" in raw or "-" in raw:  # model gives the script: mapping does not depend on the text
             code = self._cache.get(raw)
             if code is None:

@@ -10,12 +10,12 @@ punctuation is still recognized as the same line.
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
-from collections.abc import Callable
 
 import ftfy
 import numpy as np
+
+from pipelines.codepoints import CodepointTable, codepoints, from_codepoints
 
 # Control characters and invisible formatting characters that only disturb matching: zero-width
 # space, word joiner, BOM, soft hyphen, bidi marks/embeddings/isolates. Line breaks (\n \r \v \f
@@ -34,66 +34,13 @@ _MOJIBAKE_HINT = re.compile(
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
-class _KeyMap(dict):
-    """str.translate table for dedup_key, filled lazily per code point (a dict lookup per character
-    is far faster than a regex over every Unicode punctuation range)."""
-
-    def __missing__(self, cp: int) -> str | None:
-        cat = unicodedata.category(chr(cp))
-        if cat == "Mn":  # accents after NFD
-            value: str | None = None
-        elif cat[0] in "PS":
-            value = " "
-        elif cat == "Nd":
-            value = "0"
-        else:
-            value = chr(cp)
-        self[cp] = value
-        return value
-
-
-_KEY_MAP = _KeyMap()
-
-
-def codepoints(text: str) -> np.ndarray:
-    """The code points of a text as a uint32 array (one C call; len == len(text))."""
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-
-
-def from_codepoints(cp: np.ndarray) -> str:
-    return cp.astype("<u4", copy=False).tobytes().decode("utf-32-le", "surrogatepass")
-
-
-class CodepointTable:
-    """Code point → small int class, as a numpy lookup table filled lazily from `fn` (a corpus uses a
-    few thousand distinct code points; classifying all 1.1M up front would cost ~1 s per worker).
-
-    Classifying a whole text is then one array lookup instead of a Python or translate() step per
-    character (str.translate with a dict table costs ~50 ns a character; this ~2 ns)."""
-
-    UNKNOWN = 255
-
-    def __init__(self, fn: Callable[[int], int], size: int = 0x110000):
-        self.values = np.full(size, self.UNKNOWN, dtype=np.uint8)
-        self.fn = fn
-        self.lock = threading.Lock()  # Beam may run several bundles of one worker in threads
-
-    def __call__(self, cp: np.ndarray) -> np.ndarray:
-        v = self.values.take(cp)
-        if v.max(initial=0) == self.UNKNOWN:
-            with self.lock:
-                for c in np.unique(cp[v == self.UNKNOWN]).tolist():
-                    self.values[c] = self.fn(c)
-            v = self.values.take(cp)
-        return v
-
-
 _K_KEEP, _K_DROP, _K_SPACE, _K_ZERO = 0, 1, 2, 3
 _K_REPLACE = np.array([0, 0, 32, 48], dtype="<u4")  # code point written for SPACE / ZERO
 
 
 def _key_kind(cp: int) -> int:
-    """dedup_key's treatment of one code point (after lowercase + NFD), as _KeyMap."""
+    """dedup_key's treatment of one code point (after lowercase + NFD): accents (Mn) dropped,
+    punctuation and symbols → space, digits → 0."""
     cat = unicodedata.category(chr(cp))
     if cat == "Mn":
         return _K_DROP
@@ -105,6 +52,20 @@ def _key_kind(cp: int) -> int:
 
 
 _KEY_KIND = CodepointTable(_key_kind)
+
+
+class _KeyMap(dict):
+    """str.translate table for dedup_key, filled lazily per code point from _key_kind (a dict lookup
+    per character is far faster than a regex over every Unicode punctuation range)."""
+
+    def __missing__(self, cp: int) -> str | None:
+        kind = _key_kind(cp)
+        value = None if kind == _K_DROP else chr(cp) if kind == _K_KEEP else chr(_K_REPLACE[kind])
+        self[cp] = value
+        return value
+
+
+_KEY_MAP = _KeyMap()
 
 
 def fix_mojibake(text: str) -> str:
@@ -142,10 +103,6 @@ def split_lines(text: str) -> list[str]:
 
 def join_lines(lines: list[str]) -> str:
     """Inverse of split_lines after some lines were removed: blank runs collapse again."""
-    return normalize_blank_runs(lines)
-
-
-def normalize_blank_runs(lines: list[str]) -> str:
     out: list[str] = []
     for line in lines:
         if line or (out and out[-1]):

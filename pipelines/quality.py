@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from pipelines.normalize import CodepointTable, codepoints
+from pipelines.codepoints import CodepointTable, codepoints
 from pipelines.scripts import UNSPACED_SCRIPTS, char_script
 
 # Character classes (one lookup per code point, see _char_class).
@@ -68,11 +68,6 @@ class Signals:
                 "mean_word_len": self.mean_word_len, "symbol_ratio": self.symbol_ratio,
                 "digit_ratio": self.digit_ratio, "punct_end_frac": self.punct_end_frac,
                 "dup_line_frac": self.dup_line_frac}
-
-
-def count_words(text: str) -> int:
-    """Words: whitespace tokens with a letter/digit in spaced scripts + characters of unspaced scripts."""
-    return quality_signals(text).n_words
 
 
 def quality_signals(text: str) -> Signals:

@@ -7,10 +7,11 @@ word tokens for scripts written without spaces, and for per-script word splittin
 from __future__ import annotations
 
 import bisect
-import threading
 from collections import Counter
 
 import numpy as np
+
+from pipelines.codepoints import CodepointTable, codepoints
 
 # (first code point, last code point, script). Sorted, non-overlapping. Letters and marks only
 # matter: digits, punctuation and symbols are "Zyyy" (common) and never vote.
@@ -72,31 +73,23 @@ def _script_index(cp: int) -> int:
     return _NO_VOTE
 
 
-class _ScriptTable:
-    """Code point → script index as a numpy table filled lazily per code point: counting the scripts
-    of a text is then one array lookup + bincount (~20× faster than str.translate + Counter)."""
-
-    def __init__(self):
-        self.values = np.full(_SCRIPT_END, 255, dtype=np.uint8)
-        self.lock = threading.Lock()
-
-    def __call__(self, cp: np.ndarray) -> np.ndarray:
-        v = self.values.take(cp)
-        if v.max(initial=0) == 255:
-            with self.lock:
-                for c in np.unique(cp[v == 255]).tolist():
-                    self.values[c] = _script_index(c)
-            v = self.values.take(cp)
-        return v
+_TABLE = CodepointTable(_script_index, _SCRIPT_END)  # code point → script index: one array lookup per text
 
 
-_TABLE = _ScriptTable()
+def script_counts_batch(texts: list[str], limit: int = 4000) -> list[Counter]:
+    """script_counts of many texts with one table lookup + bincount over all their samples."""
+    samples = [t[:limit] for t in texts]
+    doc = np.repeat(np.arange(len(samples)), [len(x) for x in samples])
+    idx = _TABLE(np.minimum(codepoints("".join(samples)), _SCRIPT_END - 1)).astype(np.int64)  # last entry: no letter
+    voting = idx != _NO_VOTE
+    k = len(_SCRIPT_NAMES)
+    counts = np.bincount(doc[voting] * k + idx[voting], minlength=len(samples) * k).reshape(len(samples), k)
+    return [Counter({_SCRIPT_NAMES[j]: int(row[j]) for j in np.flatnonzero(row).tolist()}) for row in counts]
 
 
 def script_counts(text: str, limit: int = 4000) -> Counter:
     """Letters per script over the first `limit` characters (a sample is enough to find the dominant one)."""
-    cp = np.frombuffer(text[:limit].encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    idx = _TABLE(np.minimum(cp, _SCRIPT_END - 1))  # the last table entry is no letter
+    idx = _TABLE(np.minimum(codepoints(text[:limit]), _SCRIPT_END - 1))  # the last table entry is no letter
     counts = np.bincount(idx, minlength=256)[: len(_SCRIPT_NAMES)]
     return Counter({_SCRIPT_NAMES[i]: int(counts[i]) for i in np.flatnonzero(counts).tolist()})
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -163,6 +163,20 @@ def split_by_partition(batch: list[dict], partition_fn: Callable[[dict], str]) -
     for rec in batch:
         parts.setdefault(partition_fn(rec), []).append(rec)
     return sorted(parts.items(), key=lambda kv: kv[0])
+
+
+def iter_shard_batches(path: str, columns: list[str] | None = None,
+                       batch_rows: int = 4096) -> Iterator[pa.RecordBatch]:
+    """Record batches of one shard (Parquet or Arrow IPC), streamed; only `columns` when given."""
+    fs, p = filesystem(path)
+    with fs.open_input_file(p) as f:
+        if p.endswith(".parquet"):
+            yield from pq.ParquetFile(f).iter_batches(batch_size=batch_rows, columns=columns)
+        else:
+            reader = ipc.open_file(f)
+            for i in range(reader.num_record_batches):
+                batch = reader.get_batch(i)
+                yield batch.select(columns) if columns is not None else batch
 
 
 def read_shards(product_dir: str) -> pa.Table:

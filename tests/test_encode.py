@@ -3,6 +3,7 @@ shards memory-map and open with `datasets`, manifests and sampling.json agree wi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 
@@ -16,6 +17,7 @@ from test_tokenizer import config, make_products, sentence
 from pipelines.encode.blocks import PieceTables, boundary_ranks, split_blocks
 from pipelines.encode.examples import plan_spans
 from pipelines.shards import records
+from pipelines.smoothing import raw_probs, smoothed_probs
 from schemas.manifest import list_shards, validate
 from schemas.tokens import OBJECTIVES
 
@@ -177,6 +179,7 @@ def test_sampling_json_matches_shards(encoded):
                                                                           "mask": 4}
     assert (out / "tokens" / tok["model"]).is_file() and (out / "tokens" / tok["hf_dir"] / "tokenizer.json").is_file()
     assert tok["markers"]["deu_Latn"] == [sp.piece_to_id("<deu_Latn>"), sp.piece_to_id("</deu_Latn>")]
+    assert tok["sha256"] == hashlib.sha256((out / "tokenizer" / "spm.model").read_bytes()).hexdigest()
     assert set(s["objectives"]) == set(OBJECTIVES)
     for obj, o in s["objectives"].items():
         streams = o["streams"]
@@ -189,6 +192,9 @@ def test_sampling_json_matches_shards(encoded):
         if streams:
             assert sum(st["p_raw"] for st in streams.values()) == pytest.approx(1)
             assert sum(st["p_smoothed"] for st in streams.values()) == pytest.approx(1)
+            tokens = {k: st["tokens"] for k, st in streams.items()}  # p ∝ tokens^α within the objective
+            assert {k: st["p_smoothed"] for k, st in streams.items()} == pytest.approx(smoothed_probs(tokens, 0.3))
+            assert {k: st["p_raw"] for k, st in streams.items()} == pytest.approx(raw_probs(tokens))
     mlm = s["objectives"]["mlm"]["streams"]
     assert mlm["arb_Arab"]["p_smoothed"] > mlm["arb_Arab"]["p_raw"]
     assert mlm["eng_Latn"]["p_smoothed"] < mlm["eng_Latn"]["p_raw"]

@@ -146,6 +146,8 @@ def test_word_tokens_offsets_and_unspaced_scripts():
     assert [text[a:b] for a, b in offs] == toks
     assert toks == ["L'homme", "don't", "stop", ",", "东", "京", "很", "大", ".", "हिन्दी"]
     assert all(" " not in t for t in toks)
+    # an apostrophe joins only two spaced-script word characters
+    assert word_tokens("x'东 a'b ก'x")[0] == ["x", "'", "东", "a'b", "ก", "'", "x"]
 
 
 def test_phrase_extraction_is_exactly_the_consistent_boxes():
@@ -250,6 +252,7 @@ def test_stage_end_to_end_products_rejects_and_reruns(tmp_path):
                  ("pairs", "alignments", "lexicon", "codeswitch/alm", "codeswitch/dict", "rejects/parallel")}
     assert set(manifests["pairs"].partitions) == {"deu_Latn-eng_Latn", "fra_Latn-eng_Latn", "rus_Cyrl-eng_Latn"}
     assert manifests["rejects/parallel"].partitions["duplicate"] == c["pairs.dropped.duplicate"]
+    assert manifests["lexicon"].partitions and set(manifests["lexicon"].partitions) <= set(manifests["pairs"].partitions)
     pairs = records(str(out / "pairs"))
     assert {"pair_id", "src_lang", "tgt_lang", "src_text", "tgt_text"} <= set(pairs[0])
     for p in pairs[:50]:

@@ -124,6 +124,20 @@ def test_stage_markers_are_listed(tmp_path):
     assert "mono <code>abc123</code>" in write_html(d, root / "r.html").read_text()
 
 
+def test_column_scans_stop_at_the_cap_and_say_so(tmp_path, monkeypatch):
+    import importlib
+
+    # flows.report re-exports the function `collect`, which shadows the module of the same name.
+    monkeypatch.setattr(importlib.import_module("flows.report.collect"), "MAX_SCAN_ROWS", 6)
+    root = tmp_path / "out"
+    write_documents(root)
+    d = collect(root)
+    assert (d.lid_scan.scanned, d.lid_scan.total) == (6, 14)
+    assert sum(sum(v) for v in d.lid_hist.values()) == 6 and sum(d.dup_sizes.values()) == 6
+    page = write_html(d, root / "report.html").read_text()
+    assert page.count("documents: statistics from the first 6 of 14 rows.") == 2  # LID and dedup sections
+
+
 def test_partial_output_only_documents(tmp_path):
     root = tmp_path / "out"
     write_documents(root)
@@ -156,6 +170,8 @@ def test_cli_report_bad_out(tmp_path):
     res = runner.invoke(app, ["report", str(tmp_path / "empty")])
     assert res.exit_code == 2 and "no xlcorpus products" in res.output
     assert not (tmp_path / "empty" / "report.html").exists()
+    res = runner.invoke(app, ["report", "gs://bucket/out"])
+    assert res.exit_code == 2 and "reads a local output root" in res.output
 
 
 def test_damaged_inputs_are_reported_not_skipped(tmp_path):

@@ -246,3 +246,31 @@ def test_marker_is_written_last(tmp_path, monkeypatch):
     assert not os.path.exists(marker_path(cfg, "first"))
     monkeypatch.setattr(sr, "_move_tree", real_move)
     assert not _first(cfg).skipped
+
+
+def test_opaque_product_is_committed_skipped_and_must_exist(tmp_path):
+    """A Product without a schema (a tokenizer model, a checkpoint) is moved into place as is, gets no
+    manifest, and its directory (not a manifest) decides whether the stage is up to date; a body that
+    writes no directory for a product fails the commit instead of marking the stage done."""
+    import shutil
+
+    from schemas.manifest import ManifestError
+
+    cfg = load_config(None, {"out": str(tmp_path / "out")})
+
+    def body(staging: str) -> dict[str, int]:
+        os.makedirs(os.path.join(staging, "model"))
+        Path(staging, "model", "weights.bin").write_bytes(b"\x00\x01")
+        return {"steps.read": 2, "steps.kept": 2}
+
+    first = run_stage(cfg, "opaque", {}, {}, [Product("model", None)], body)
+    assert not first.skipped and first.manifests == {}
+    assert sorted(p.name for p in (tmp_path / "out" / "model").iterdir()) == ["weights.bin"]
+    again = run_stage(cfg, "opaque", {}, {}, [Product("model", None)], body)
+    assert again.skipped and again.counters == {"steps.read": 2, "steps.kept": 2}
+    shutil.rmtree(tmp_path / "out" / "model")
+    assert not run_stage(cfg, "opaque", {}, {}, [Product("model", None)], body).skipped
+
+    with pytest.raises(ManifestError, match="produced no missing/"):
+        run_stage(cfg, "nothing", {}, {}, [Product("missing", None)], lambda staging: {})
+    assert read_marker(cfg, "nothing") is None

@@ -88,7 +88,7 @@ def test_codeswitch_spans_markers_and_language_intersection(demo_run):
         lang = r["spans"][0]["lang"]
         qids = [a["qid"] for a in sorted(src["anchors"], key=lambda a: a["start"]) if a["qid"]]
         common = set.intersection(*(set(labels[q]) for q in qids)) - {"eng_Latn"}
-        assert lang in common
+        assert lang in common and r["langs"] == sorted({"eng_Latn", lang}) and r["matrix_lang"] == "eng_Latn"
         assert [r["text"][s["start"]:s["end"]] for s in r["spans"]] == [labels[q][lang] for q in qids]
         assert [s["original"] for s in r["spans"]] == [src["text"][a["start"]:a["end"]]
                                                        for a in sorted(src["anchors"], key=lambda a: a["start"]) if a["qid"]]

@@ -62,6 +62,21 @@ def test_micro_batches_are_pure_functions_of_seed_step_and_index(tokens_dir, tmp
     assert x.n_tokens > 0.85 * s.batch_rows * s.seq_len  # packing fills the rows
 
 
+def test_stream_weights_are_objective_weight_times_p_smoothed(tokens_dir):
+    from xlmodel.sampler import stream_weights
+
+    data = open_tokens(tokens_dir, holdout_permille=100)
+    sampling = json.loads((tokens_dir / "sampling.json").read_text())
+    w = stream_weights(data, {"mlm": 1.0, "tlm": 3.0})
+    want = np.zeros(len(data.streams))
+    for obj, ow in (("mlm", 1.0), ("tlm", 3.0)):
+        idx = [i for i, st in enumerate(data.streams) if st.objective == obj]
+        p = np.array([sampling["objectives"][obj]["streams"][data.streams[i].key]["p_smoothed"] for i in idx])
+        want[idx] = ow * p / p.sum()
+    np.testing.assert_allclose(w, want / want.sum())
+    assert w[[i for i, st in enumerate(data.streams) if st.objective in ("cs", "entity")]].sum() == 0
+
+
 def test_packing_layout_specials_positions_and_tlm_sides(tokens_dir, tmp_path):
     data = open_tokens(tokens_dir, holdout_permille=100)
     s = settings(tokens_dir, tmp_path, objective_weights={"tlm": 1.0})

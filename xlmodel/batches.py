@@ -52,6 +52,14 @@ def to_micro_batch(b: PackedBatch, masked: np.ndarray, labels: np.ndarray) -> Mi
     )
 
 
+def mask_with(b: PackedBatch, rng: np.random.Generator, s: TrainSettings, mask_id: int,
+              replacement_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """mask_batch with the run's masking settings (training and held-out eval mask alike)."""
+    return mask_batch(b, rng, mask_id=mask_id, replacement_ids=replacement_ids, mask_rate=s.mask_rate,
+                      mask_frac=s.mask_token_frac, random_frac=s.random_token_frac,
+                      entity_masking=s.entity_masking, entity_prob=s.entity_prob)
+
+
 class BatchMaker:
     """micro_batch(step, g) is a pure function of (seed, step, g): g = rank * grad_accum + micro."""
 
@@ -61,10 +69,7 @@ class BatchMaker:
         self.replacement = data.vocab.replacement_ids()
 
     def mask(self, b: PackedBatch, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        s = self.s
-        return mask_batch(b, rng, mask_id=self.data.vocab.mask, replacement_ids=self.replacement,
-                          mask_rate=s.mask_rate, mask_frac=s.mask_token_frac, random_frac=s.random_token_frac,
-                          entity_masking=s.entity_masking, entity_prob=s.entity_prob)
+        return mask_with(b, rng, self.s, self.data.vocab.mask, self.replacement)
 
     def micro_batch(self, step: int, global_micro: int) -> MicroBatch:
         s = self.s

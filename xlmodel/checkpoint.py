@@ -12,7 +12,7 @@ import torch
 CKPT_DIR = "checkpoints"
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
@@ -25,7 +25,7 @@ def save_checkpoint(run_dir: str | Path, step: int, state: dict, keep: int = 2) 
     tmp = d / f".step-{step:08d}.pt.tmp"
     torch.save(state, tmp)
     os.replace(tmp, final)
-    _atomic_write_text(d / "latest", final.name + "\n")
+    atomic_write_text(d / "latest", final.name + "\n")
     if keep > 0:
         for old in sorted(d.glob("step-*.pt"))[:-keep]:
             old.unlink()

@@ -14,13 +14,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from xlmodel.batches import to_micro_batch
-from xlmodel.checkpoint import latest_checkpoint, load_checkpoint
+from xlmodel.batches import mask_with, to_micro_batch
+from xlmodel.checkpoint import atomic_write_text, latest_checkpoint, load_checkpoint
 from xlmodel.config import TrainSettings
-from xlmodel.masking import mask_batch
 from xlmodel.model import Encoder, ModelConfig
-from xlmodel.packing import Example, PackedBatch, Packer, make_example
-from xlmodel.shards import OBJECTIVE_NAMES, TokenData, open_tokens
+from xlmodel.packing import Example, PackedBatch, Packer, make_example, single_example
+from xlmodel.shards import OBJECTIVE_IDS, OBJECTIVE_NAMES, TokenData, open_tokens
 
 EVAL_FILE = "eval.json"
 
@@ -70,10 +69,7 @@ def masked_eval(model: Encoder, data: TokenData, s: TrainSettings, device: torch
         batches = pack_in_order(_examples(data, si, s), s.eval_batch_rows, s.seq_len, data.vocab.pad)
         for bi, (b, _) in enumerate(batches):
             rng = np.random.default_rng([s.eval_seed, si, bi])
-            masked, labels = mask_batch(b, rng, mask_id=data.vocab.mask, replacement_ids=replacement,
-                                        mask_rate=s.mask_rate, mask_frac=s.mask_token_frac,
-                                        random_frac=s.random_token_frac, entity_masking=s.entity_masking,
-                                        entity_prob=s.entity_prob)
+            masked, labels = mask_with(b, rng, s, data.vocab.mask, replacement)
             mb = to_micro_batch(b, masked, labels).to(device)
             if len(mb.labels) == 0:
                 continue
@@ -128,12 +124,8 @@ def retrieval_eval(model: Encoder, data: TokenData, s: TrainSettings, device: to
         for r in rows:
             ids, seg, _ = st.example(int(r))
             for part, lang, dest in ((ids[:seg], st.lang_ids[r], src_ex), (ids[seg:], st.lang2_ids[r], tgt_ex)):
-                n = min(len(part), s.seq_len - 2)
-                full = np.concatenate([[data.vocab.bos], part[:n], [data.vocab.eos]]).astype(np.int64)
-                maskable = np.ones(n + 2, dtype=bool)
-                maskable[[0, -1]] = False
-                dest.append(Example(full, np.arange(n + 2), np.full(n + 2, lang, dtype=np.int32), maskable,
-                                    np.full(n + 2, -1, dtype=np.int32), 0))
+                # each side alone, as a single sentence: <s> side </s>
+                dest.append(single_example(part, None, int(lang), OBJECTIVE_IDS["mlm"], data.vocab, s.seq_len - 2))
         a = F.normalize(sentence_embeddings(model, src_ex, layer, s.eval_batch_rows, s.seq_len, data.vocab.pad,
                                             device), dim=-1)
         b = F.normalize(sentence_embeddings(model, tgt_ex, layer, s.eval_batch_rows, s.seq_len, data.vocab.pad,
@@ -165,8 +157,5 @@ def evaluate_run(run_dir: str | Path, tokens_dir: str | Path | None = None, devi
         raise ValueError(f"token data languages {data.languages} differ from the run's {ck['languages']}")
     result = {"step": ck["step"], **evaluate(model, data, s, device)}
     if write:
-        path = Path(run_dir) / EVAL_FILE
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        atomic_write_text(Path(run_dir) / EVAL_FILE, json.dumps(result, indent=2, sort_keys=True) + "\n")
     return result

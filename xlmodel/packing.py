@@ -53,7 +53,7 @@ def strip_markers(ids: np.ndarray, spans: np.ndarray, markers: np.ndarray) -> tu
     return ids[keep], new[new[:, 1] > new[:, 0]] if len(new) else new
 
 
-def _single(ids, spans, lang, objective, vocab, max_content) -> Example:
+def single_example(ids, spans, lang, objective, vocab, max_content) -> Example:
     ids = ids[:max_content]
     n = len(ids)
     full = np.empty(n + 2, dtype=np.int64)
@@ -95,7 +95,7 @@ def make_example(stream: Stream, row: int, swap: bool, vocab: Vocab, seq_len: in
         return _pair(src, tgt, ls, lt, vocab, (seq_len - 4) // 2)
     if markers is not None and len(markers):
         ids, spans = strip_markers(ids, spans, markers)
-    return _single(ids, spans, int(stream.lang_ids[row]), objective, vocab, seq_len - 2)
+    return single_example(ids, spans, int(stream.lang_ids[row]), objective, vocab, seq_len - 2)
 
 
 class Packer:

@@ -8,7 +8,7 @@ from pathlib import Path
 from xlmodel.config import TrainSettings
 from xlmodel.evaluate import evaluate_run, load_model
 from xlmodel.export import export_hf
-from xlmodel.shards import open_tokens
+from xlmodel.shards import load_vocab, read_sampling
 from xlmodel.train import train
 
 HF_DIR = "hf"
@@ -16,7 +16,8 @@ HF_DIR = "hf"
 
 def export_run(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
     model, s, _ = load_model(run_dir)
-    vocab = open_tokens(s.tokens_dir, s.languages, s.holdout_permille).vocab
+    root = Path(s.tokens_dir)
+    vocab = load_vocab(read_sampling(root), root)  # only the tokenizer section: no shard is opened
     return export_hf(model, out_dir or Path(run_dir) / HF_DIR, vocab.hf_dir, vocab.bos, vocab.eos)
 
 

@@ -7,6 +7,7 @@ so opening a corpus costs page-table entries, not RAM (LZ4 files are decompresse
 
 from __future__ import annotations
 
+import functools
 import json
 import zlib
 from dataclasses import dataclass, field
@@ -17,7 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
-OBJECTIVE_IDS = {"mlm": 0, "tlm": 1, "cs": 2, "entity": 3}
+from schemas.tokens import OBJECTIVES
+
+OBJECTIVE_IDS = {name: i for i, name in enumerate(OBJECTIVES)}  # mlm 0, tlm 1, cs 2, entity 3
 OBJECTIVE_NAMES = tuple(OBJECTIVE_IDS)
 
 
@@ -36,8 +39,8 @@ class Vocab:
     markers: dict[str, tuple[int, int]]
     hf_dir: Path | None  # HF tokenizer folder, when the tokenizer stage wrote one
 
-    @property
-    def marker_ids(self) -> np.ndarray:
+    @functools.cached_property
+    def marker_ids(self) -> np.ndarray:  # cached: every micro-batch reads it
         return np.array(sorted({i for pair in self.markers.values() for i in pair}), dtype=np.int32)
 
     def replacement_ids(self) -> np.ndarray:
@@ -90,10 +93,6 @@ class Stream:
         c = int(np.searchsorted(self._starts, row, side="right")) - 1
         return self._views[c], row - int(self._starts[c])
 
-    def ids(self, row: int) -> np.ndarray:
-        v, j = self._locate(row)
-        return v["values"][v["offsets"][j]:v["offsets"][j + 1]]
-
     def example(self, row: int) -> tuple[np.ndarray, int, np.ndarray]:
         """(input_ids view, segment_start, spans [k, 2]) of one row."""
         v, j = self._locate(row)
@@ -131,9 +130,6 @@ class TokenData:
     streams: list[Stream]
     sampling: dict
 
-    def lang_index(self) -> dict[str, int]:
-        return {lang: i for i, lang in enumerate(self.languages)}
-
 
 def load_vocab(sampling: dict, root: Path) -> Vocab:
     tok = sampling.get("tokenizer") or {}
@@ -149,16 +145,23 @@ def load_vocab(sampling: dict, root: Path) -> Vocab:
         raise DataError(f"{root / 'sampling.json'}: tokenizer section lacks {e} (vocab_size, special ids)") from e
 
 
-def open_tokens(tokens_dir: str | Path, languages: list[str] | None = None,
-                holdout_permille: int = 10) -> TokenData:
-    """Read sampling.json and memory-map every stream it lists (optionally only some languages)."""
-    root = Path(tokens_dir)
+def read_sampling(root: Path) -> dict:
+    """root/sampling.json, checked for its format (no shard is opened)."""
     path = root / "sampling.json"
     if not path.is_file():
         raise DataError(f"no sampling.json in {root}: run the encode stage first (or point train.tokens_path at it)")
     sampling = json.loads(path.read_text(encoding="utf-8"))
     if sampling.get("format") != 1:
         raise DataError(f"{path}: unsupported format {sampling.get('format')!r} (expected 1)")
+    return sampling
+
+
+def open_tokens(tokens_dir: str | Path, languages: list[str] | None = None,
+                holdout_permille: int = 10) -> TokenData:
+    """Read sampling.json and memory-map every stream it lists (optionally only some languages)."""
+    root = Path(tokens_dir)
+    path = root / "sampling.json"
+    sampling = read_sampling(root)
     vocab = load_vocab(sampling, root)
     wanted = set(languages or [])
     picked: list[tuple[str, str, dict]] = []

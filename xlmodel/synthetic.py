@@ -1,4 +1,5 @@
-"""A small synthetic token corpus that follows the tokens contract exactly (tests and benchmarks).
+"""A small synthetic token corpus that follows the tokens contract exactly (test fixtures only:
+tests/test_xlmodel*.py; nothing in the flows, CLI or benchmarks uses it).
 
 Every language gets its own made-up lexicon over shared concepts, so a TLM pair is a real word-by-word
 translation (retrieval is learnable) and entity examples carry EntityCS-style language markers
@@ -132,7 +133,9 @@ def write_synthetic_corpus(out: str | Path, langs: tuple[str, ...] = ("eng_Latn"
                 w.write_batch(b)
         objectives.setdefault(objective, {"streams": {}})["streams"][key] = {
             "examples": len(rows), "tokens": int(sum(r["n_tokens"] for r in rows)), "files": [rel]}
-    for section in objectives.values():  # exponential smoothing, alpha 0.3, within each objective
+    # Exponential smoothing, alpha 0.3, within each objective (of example counts: enough for a fixture;
+    # the encode stage smooths token counts with pipelines.smoothing, which xlmodel may not import).
+    for section in objectives.values():
         n = np.array([s["examples"] for s in section["streams"].values()], dtype=float)
         p_raw, p_s = n / n.sum(), n ** 0.3 / (n ** 0.3).sum()
         for s, a, b in zip(section["streams"].values(), p_raw, p_s, strict=True):

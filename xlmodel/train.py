@@ -24,7 +24,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from xlmodel.batches import BatchMaker, MicroBatch
-from xlmodel.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from xlmodel.checkpoint import atomic_write_text, latest_checkpoint, load_checkpoint, save_checkpoint
 from xlmodel.config import TrainSettings
 from xlmodel.mfu import device_peak_flops, mfu
 from xlmodel.model import Encoder, ModelConfig
@@ -332,9 +332,7 @@ def _truncate_metrics(path: Path, step: int) -> None:
     if not path.is_file():
         return
     keep = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln and json.loads(ln)["step"] <= step]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(ln + "\n" for ln in keep), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(ln + "\n" for ln in keep))
 
 
 def _tensorboard(run_dir: Path):

@@ -31,6 +31,10 @@ class UnitCounts:
     kept: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
 
+    def reasons(self) -> str:
+        """`reason=n, ...`, largest first ("" when nothing was dropped)."""
+        return ", ".join(f"{r}={n:,}" for r, n in sorted(self.dropped.items(), key=lambda x: -x[1]))
+
 
 @dataclass
 class Scan:
@@ -99,7 +103,8 @@ def _scan(product: Path, manifest: Manifest, columns: list[str], take: Callable[
 
 
 def _documents(data: ReportData, product: Path, m: Manifest) -> None:
-    names = set(pq.read_schema(_shards(product, m)[0]).names) if _shards(product, m) else set()
+    shards = _shards(product, m)
+    names = set(pq.read_schema(shards[0]).names) if shards else set()
     cols = [c for c in ("lang", "lang_score", "dup_cluster_size") if c in names]
     hist: dict[str, np.ndarray] = {}
     sizes: Counter[int] = Counter()

@@ -93,8 +93,7 @@ def _drops(d: ReportData) -> str:
     rows = []
     for stage, units in sorted(d.stages.items()):
         for unit, c in sorted(units.items()):
-            reasons = ", ".join(f"{r}={n:,}" for r, n in sorted(c.dropped.items(), key=lambda x: -x[1])) or "—"
-            rows.append([stage, unit, c.read, c.kept, sum(c.dropped.values()), reasons])
+            rows.append([stage, unit, c.read, c.kept, sum(c.dropped.values()), c.reasons() or "—"])
     if not rows:
         return ""
     return ("<h2>Kept and dropped per stage</h2>" + img(plots.drop_reasons(d.stages), "drop reasons")

@@ -120,28 +120,28 @@ def dup_clusters(sizes: dict[int, int]) -> str:
     return _png(fig)
 
 
-def alignment(stats: dict[str, dict]) -> str:
+def _bar_panels(stats: dict[str, dict], panels: list[tuple[str, str, str]], figsize: tuple[float, float],
+                rotate: bool = False) -> str:
+    """One bar chart per (stat, color, title), side by side, over the sorted keys of `stats`."""
     keys = sorted(stats)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-    axes[0].bar(keys, [stats[k]["pairs"] for k in keys], color="tab:blue")
-    axes[0].set_title("aligned pairs")
-    axes[1].bar(keys, [stats[k]["links_per_src_token"] for k in keys], color="tab:orange")
-    axes[1].set_title("links per source word")
-    for ax in axes:
-        ax.tick_params(axis="x", rotation=60, labelsize=8)
+    fig, axes = plt.subplots(1, len(panels), figsize=figsize)
+    for ax, (stat, color, title) in zip(axes, panels, strict=True):
+        ax.bar(keys, [stats[k][stat] for k in keys], color=color)
+        ax.set_title(title)
+        if rotate:
+            ax.tick_params(axis="x", rotation=60, labelsize=8)
     return _png(fig)
+
+
+def alignment(stats: dict[str, dict]) -> str:
+    return _bar_panels(stats, [("pairs", "tab:blue", "aligned pairs"),
+                               ("links_per_src_token", "tab:orange", "links per source word")], (9, 3.4), rotate=True)
 
 
 def codeswitch(stats: dict[str, dict]) -> str:
-    kinds = sorted(stats)
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
-    axes[0].bar(kinds, [stats[k]["samples"] for k in kinds], color="tab:cyan")
-    axes[0].set_title("samples")
-    axes[1].bar(kinds, [stats[k]["spans_per_sample"] for k in kinds], color="tab:red")
-    axes[1].set_title("switched spans per sample")
-    axes[2].bar(kinds, [stats[k]["switched_frac"] for k in kinds], color="tab:olive")
-    axes[2].set_title("share of switched characters")
-    return _png(fig)
+    return _bar_panels(stats, [("samples", "tab:cyan", "samples"),
+                               ("spans_per_sample", "tab:red", "switched spans per sample"),
+                               ("switched_frac", "tab:olive", "share of switched characters")], (10, 3.2))
 
 
 def training(metrics: list[dict]) -> str:

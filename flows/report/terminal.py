@@ -23,8 +23,7 @@ def tables(d: ReportData) -> list[Table]:
             t.add_column(col)
         for stage, units in sorted(d.stages.items()):
             for unit, c in sorted(units.items()):
-                reasons = ", ".join(f"{r}={n:,}" for r, n in sorted(c.dropped.items(), key=lambda x: -x[1]))
-                t.add_row(stage, unit, f"{c.read:,}", f"{c.kept:,}", reasons or "-")
+                t.add_row(stage, unit, f"{c.read:,}", f"{c.kept:,}", c.reasons() or "-")
         out.append(t)
     if d.sampling:
         t = Table(title=f"sampling (alpha={d.sampling.get('alpha')})")

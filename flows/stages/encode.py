@@ -12,7 +12,7 @@ import hashlib
 import posixpath
 
 from flows.config import Config, ConfigError
-from flows.stage_runner import Product, StageReport, fingerprint_product, run_beam, run_stage
+from flows.stage_runner import Product, StageReport, exists, fingerprint_product, run_beam, run_stage
 from schemas.manifest import MANIFEST_NAME, ManifestError, read_manifest
 from schemas.tokens import OBJECTIVES
 
@@ -21,15 +21,6 @@ TOKENS_DIR = "tokens"
 REJECTS_DIR = "rejects/encode"
 SAMPLING_NAME = "sampling.json"
 TOKENIZER_MODEL = "tokenizer/spm.model"
-
-
-def _exists(path: str) -> bool:
-    import pyarrow.fs as pafs
-
-    from pipelines.shards import filesystem
-
-    fs, p = filesystem(path)
-    return fs.get_file_info(p).type != pafs.FileType.NotFound
 
 
 def _read(path: str) -> bytes:
@@ -59,7 +50,7 @@ def input_dirs(cfg: Config) -> dict[str, list[str]]:
 def existing_inputs(cfg: Config) -> dict[str, list[str]]:
     """objective → the configured product dirs that exist (have a manifest); others are skipped."""
     return {
-        obj: [rel for rel in rels if _exists(posixpath.join(cfg.out, rel, MANIFEST_NAME))]
+        obj: [rel for rel in rels if exists(posixpath.join(cfg.out, rel, MANIFEST_NAME))]
         for obj, rels in input_dirs(cfg).items()
     }
 
@@ -67,7 +58,7 @@ def existing_inputs(cfg: Config) -> dict[str, list[str]]:
 def enabled(cfg: Config) -> bool:
     from flows.stages import tokenizer
 
-    has_tokenizer = _exists(posixpath.join(cfg.out, TOKENIZER_MODEL)) or (
+    has_tokenizer = exists(posixpath.join(cfg.out, TOKENIZER_MODEL)) or (
         "tokenizer" in cfg.stages and tokenizer.enabled(cfg))
     has_input = any(existing_inputs(cfg).values()) or tokenizer.upstream_enabled(cfg)
     return has_tokenizer and has_input
@@ -85,7 +76,7 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
     from pipelines.tokenizer.sources import shard_paths
 
     model_path = posixpath.join(cfg.out, TOKENIZER_MODEL)
-    if not _exists(model_path):
+    if not exists(model_path):
         raise ConfigError(f"encode: no tokenizer at {model_path}: run the tokenizer stage first")
     inputs = existing_inputs(cfg)
     if not any(inputs.values()):
@@ -110,7 +101,6 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
             target_shard_bytes=int(e.target_shard_mb * 1024 * 1024),
             compression=None if e.compression == "none" else e.compression, batch_size=e.batch_size,
             source_root=cfg.out))
-        _ensure_dirs(staging)
         return counters
 
     report = run_stage(cfg, STAGE, cfg.encode, fingerprints, products(), body, force=force, log_fn=log_fn)
@@ -118,20 +108,10 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
     return report
 
 
-def _ensure_dirs(staging: str) -> None:
-    """An objective (or rejects) with nothing written still gets its product dir (and manifest)."""
-    from pipelines.shards import filesystem
-
-    for p in products():
-        fs, d = filesystem(posixpath.join(staging, p.rel_dir))
-        fs.create_dir(d, recursive=True)
-
-
 def write_sampling(cfg: Config) -> dict:
     """(Re)write OUT/tokens/sampling.json from the committed token shards; checks them against
     their manifests first (a sampling manifest must never disagree with the files it lists)."""
     from pipelines.encode.sampling import build_sampling, dumps, partition_totals
-    from pipelines.tokenizer.train import tokenizer_info
 
     root = posixpath.join(cfg.out, TOKENS_DIR)
     totals = {}
@@ -142,25 +122,16 @@ def write_sampling(cfg: Config) -> dict:
         if {k: v["examples"] for k, v in t.items()} != m.partitions:
             raise ManifestError(f"{d}: shards on disk do not match manifest.json (rerun with --force encode)")
         totals[obj] = t
-    info = _tokenizer_info(cfg, tokenizer_info)
+    info = _tokenizer_info(cfg)
     sampling = build_sampling(totals, cfg.encode.alpha, cfg.seed, info)
     _write(posixpath.join(root, SAMPLING_NAME), dumps(sampling))
     return sampling
 
 
-def _tokenizer_info(cfg: Config, tokenizer_info) -> dict:
-    import os
-    import tempfile
+def _tokenizer_info(cfg: Config) -> dict:
+    from pipelines.tokenizer.train import tokenizer_info
 
-    model_path = posixpath.join(cfg.out, TOKENIZER_MODEL)
-    if "://" in model_path:  # tokenizer_info reads a local file
-        with tempfile.TemporaryDirectory() as tmp:
-            local = os.path.join(tmp, "spm.model")
-            with open(local, "wb") as f:
-                f.write(_read(model_path))
-            info = tokenizer_info(local)
-    else:
-        info = tokenizer_info(model_path)
+    info = tokenizer_info(_read(posixpath.join(cfg.out, TOKENIZER_MODEL)))
     return {**info, "model": "../tokenizer/spm.model", "hf_dir": "../tokenizer/hf"}
 
 
@@ -168,7 +139,7 @@ def read_sampling(cfg: Config) -> dict | None:
     import json
 
     path = posixpath.join(cfg.out, TOKENS_DIR, SAMPLING_NAME)
-    return json.loads(_read(path)) if _exists(path) else None
+    return json.loads(_read(path)) if exists(path) else None
 
 
 def summarize(cfg: Config, result: dict):

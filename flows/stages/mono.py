@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import posixpath
 
 from flows.config import Config, ConfigError
@@ -80,11 +79,7 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
         from pipelines.mono.build import build_mono
 
         params = make_params(cfg, files, staging_root)
-        counters = run_beam(cfg, STAGE, lambda p: build_mono(p, params))
-        for d in (params.out_documents, params.out_rejects):
-            if "://" not in d:
-                os.makedirs(d, exist_ok=True)  # a product may legitimately be empty
-        return counters
+        return run_beam(cfg, STAGE, lambda p: build_mono(p, params))
 
     return run_stage(cfg, STAGE, section, fingerprints,
                      [Product(DOCUMENTS_DIR, DOCUMENTS), Product(REJECTS_DIR, REJECTS)], body,
@@ -96,16 +91,13 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
 
 def language_stats(documents_dir: str) -> dict[str, dict]:
     """Per language: kept docs, mean LID score, near-dup clusters with more than one member."""
-    import pyarrow.parquet as pq
-
-    from pipelines.shards import filesystem
+    from pipelines.shards import iter_shard_batches
     from schemas.manifest import list_shards
 
-    fs, root = filesystem(documents_dir)
     stats: dict[str, dict] = {}
-    for rel in list_shards(documents_dir):
-        with fs.open_input_file(posixpath.join(root, rel)) as f:
-            t = pq.read_table(f, columns=["lang", "lang_score", "dup_cluster_id", "dup_cluster_size"]).to_pydict()
+    columns = ["lang", "lang_score", "dup_cluster_id", "dup_cluster_size"]
+    for t in (b.to_pydict() for rel in list_shards(documents_dir)
+              for b in iter_shard_batches(posixpath.join(documents_dir, rel), columns)):
         for lang, score, cid, size in zip(t["lang"], t["lang_score"], t["dup_cluster_id"], t["dup_cluster_size"],
                                           strict=True):
             s = stats.setdefault(lang, {"kept": 0, "score": 0.0, "clusters": set()})

@@ -106,17 +106,7 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
     products = [Product(PRODUCTS[n][0], PRODUCTS[n][1]) for n in names]
 
     def body(staging: str) -> dict[str, int]:
-        counters = run_beam(cfg, STAGE, lambda p: build_parallel(p, specs, s, staging))
-        for n in names:  # an empty product still gets its directory (and a manifest of 0 rows)
-            d = posixpath.join(staging, PRODUCTS[n][0])
-            if "://" in d:
-                from apache_beam.io.filesystems import FileSystems
-
-                if not FileSystems.exists(d):
-                    FileSystems.mkdirs(d)
-            else:
-                os.makedirs(d, exist_ok=True)
-        return counters
+        return run_beam(cfg, STAGE, lambda p: build_parallel(p, specs, s, staging))
 
     return run_stage(cfg, STAGE, cfg.parallel, fingerprints, products, body, force=force, log_fn=log_fn)
 

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 
 from flows.config import Config, ConfigError
-from flows.stage_runner import Product, StageReport, fingerprint_product, run_stage
+from flows.stage_runner import Product, StageReport, exists, fingerprint_product, run_stage
 from schemas.manifest import MANIFEST_NAME
 
 STAGE = "tokenizer"
@@ -24,21 +24,12 @@ UPSTREAM_STAGES = ("mono", "wiki", "parallel")
 STATS_FORMAT = 1
 
 
-def _exists(path: str) -> bool:
-    from pipelines.shards import filesystem
-
-    fs, p = filesystem(path)
-    import pyarrow.fs as pafs
-
-    return fs.get_file_info(p).type != pafs.FileType.NotFound
-
-
 def source_dirs(cfg: Config) -> dict[str, str]:
     """rel → full path of every configured source product that exists (has a manifest)."""
     out = {}
     for rel in cfg.tokenizer.sources:
         d = posixpath.join(cfg.out, rel)
-        if _exists(posixpath.join(d, MANIFEST_NAME)):
+        if exists(posixpath.join(d, MANIFEST_NAME)):
             out[rel] = d
     return out
 
@@ -107,7 +98,7 @@ def build(cfg: Config, sources: dict[str, str], out_dir: str, work: str) -> dict
         f.write(model)
     hf_local = os.path.join(work, "hf")
     save_hf(model, t.model_type, hf_local)
-    info = tokenizer_info(prefix + ".model")
+    info = tokenizer_info(model)
     stats = {
         "format": STATS_FORMAT, "alpha": t.alpha, "seed": cfg.seed,
         "sample_sentences": t.sample_sentences, "sample_lines": sample.lines, "sample_sha256": sample.sha256,

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from flows.config import Config, ConfigError
 from flows.stage_runner import Product, fingerprint_file, fingerprint_product, run_stage, stage_key
+from schemas.tokens import OBJECTIVES
 
 STAGE = "train"
 PRODUCT = "model"
-OBJECTIVES = ("mlm", "tlm", "cs", "entity")
 # Fields that do not change what is trained (so not part of the stage key).
 _NOT_IN_KEY = {"resume", "progress", "nproc", "tensorboard", "log_every", "threads"}
 

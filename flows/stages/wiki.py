@@ -6,13 +6,20 @@ Products: OUT/entity_sentences/<lang>/, OUT/codeswitch/entitycs/<switched-to lan
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 
 from flows.config import Config, ConfigError
 from flows.errors import InputError
-from flows.stage_runner import Product, StageReport, expand_inputs, fingerprint_file, run_beam, run_stage
+from flows.stage_runner import (
+    Product,
+    StageReport,
+    exists,
+    expand_inputs,
+    fingerprint_file,
+    run_beam,
+    run_stage,
+)
 
 STAGE = "wiki"
 
@@ -25,14 +32,6 @@ def target_languages(cfg: Config) -> list[str] | None:
     """wiki.target_languages, else the training set `languages`, else None (every label language)."""
     langs = cfg.wiki.target_languages or cfg.languages
     return sorted(set(langs)) if langs else None
-
-
-def _exists(path: str) -> bool:
-    if "://" in path:
-        from apache_beam.io.filesystems import FileSystems
-
-        return FileSystems.exists(path)
-    return os.path.isfile(path)
 
 
 def _dumps(cfg: Config) -> tuple[list[tuple[str, str]], dict[str, int]]:
@@ -54,7 +53,7 @@ def _dumps(cfg: Config) -> tuple[list[tuple[str, str]], dict[str, int]]:
             )
         namespaces.update(info.namespaces)
         index = index_path_for(f) if w.wikipedia.multistream == "auto" else ""
-        pairs.append((f, index if index and _exists(index) else ""))
+        pairs.append((f, index if index and exists(index) else ""))
     return pairs, namespaces
 
 
@@ -111,11 +110,6 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
 
     def body(staging: str) -> dict[str, int]:
         counters = _run_pipeline(cfg, params, staging)
-        from pipelines.shards import filesystem
-
-        for p in products:  # a product with no rows still gets its directory (and manifest)
-            fs, path = filesystem(posixpath.join(staging, p.rel_dir))
-            fs.create_dir(path, recursive=True)
         if w.export_release:
             from pipelines.wiki.export import export_release
 

@@ -18,6 +18,7 @@ import sentencepiece as spm
 
 from pipelines.encode.blocks import PieceTables, boundary_ranks, split_blocks
 from pipelines.tokenizer.proto import with_dummy_prefix
+from pipelines.tokenizer.sources import lines_of
 
 Piece = tuple[str, bool]  # (text, encode with the dummy '▁' prefix)
 
@@ -96,10 +97,10 @@ def example(example_id: str, objective: str, lang: str, ids: np.ndarray, lang2: 
 
 # --- mlm: documents -----------------------------------------------------------------------------
 
-def document_lines(text: str | None) -> list[str]:
-    """A document's non-empty lines, each encoded on its own (SentencePiece never joins pieces
-    across whitespace, so the concatenation equals encoding the lines joined by spaces)."""
-    return [s for s in map(str.strip, (text or "").splitlines()) if s]
+# A document's non-empty stripped lines (the tokenizer sample's unit too), each encoded on its own:
+# SentencePiece never joins pieces across whitespace, so the concatenation equals encoding the
+# lines joined by spaces.
+document_lines = lines_of
 
 
 @dataclass

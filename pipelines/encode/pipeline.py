@@ -21,8 +21,7 @@ import numpy as np
 from pipelines.counters import REJECTS_TAG, inc, make_reject
 from pipelines.encode import examples as ex
 from pipelines.encode.write import ExampleColumns, WriteTokenShards
-from pipelines.shards import DEFAULT_TARGET_SHARD_BYTES, WriteShards, filesystem
-from pipelines.tokenizer.sources import iter_batches
+from pipelines.shards import DEFAULT_TARGET_SHARD_BYTES, WriteShards, filesystem, iter_shard_batches
 from schemas.documents import REJECTS
 from schemas.tokens import OBJECTIVES
 
@@ -55,7 +54,7 @@ def read_shard(item: tuple[str, str, str], batch_size: int) -> Iterator[Batch]:
     Rows leave the reader already batched: one Beam element per SentencePiece batch instead of
     one per record, and as column lists (Arrow's to_pydict) rather than a dict per row."""
     objective, path, name = item
-    for rb in iter_batches(path, COLUMNS[objective]):
+    for rb in iter_shard_batches(path, COLUMNS[objective]):
         for at in range(0, rb.num_rows, batch_size):
             yield objective, name, rb.slice(at, batch_size).to_pydict()
 

@@ -11,9 +11,8 @@ import json
 import posixpath
 
 import pyarrow.compute as pc
-import pyarrow.ipc as ipc
 
-from pipelines.shards import filesystem
+from pipelines.shards import iter_shard_batches
 from pipelines.smoothing import raw_probs, smoothed_probs
 from schemas.manifest import list_shards
 
@@ -22,14 +21,11 @@ SAMPLING_FORMAT = 1
 
 def shard_tokens(path: str) -> tuple[int, int]:
     """(rows, Σ n_tokens) of one Arrow token shard."""
-    fs, p = filesystem(path)
-    with fs.open_input_file(p) as f:
-        reader = ipc.open_file(f)
-        rows = tokens = 0
-        for i in range(reader.num_record_batches):
-            col = reader.get_batch(i).column("n_tokens")
-            rows += len(col)
-            tokens += int(pc.sum(col).as_py() or 0)
+    rows = tokens = 0
+    for batch in iter_shard_batches(path, ["n_tokens"]):
+        col = batch.column("n_tokens")
+        rows += len(col)
+        tokens += int(pc.sum(col).as_py() or 0)
     return rows, tokens
 
 

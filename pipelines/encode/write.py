@@ -99,11 +99,7 @@ class ExampleColumns:
         return pa.Table.from_arrays([cols[f.name] for f in TOKENS], schema=TOKENS)
 
     def chunk(self) -> Chunk:
-        sink = pa.BufferOutputStream()
-        table = self.table()
-        with ipc.new_stream(sink, table.schema) as w:
-            w.write_table(table)
-        return sink.getvalue().to_pybytes(), self.approx_bytes()
+        return to_ipc(self.table()), self.approx_bytes()
 
 
 def to_chunk(examples: list[dict]) -> Chunk:
@@ -112,6 +108,13 @@ def to_chunk(examples: list[dict]) -> Chunk:
     for e in examples:
         cols.add(e)
     return cols.chunk()
+
+
+def to_ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    return sink.getvalue().to_pybytes()
 
 
 def from_chunk(data: bytes) -> pa.Table:
@@ -128,11 +131,7 @@ def split_chunk(item: tuple[str, Chunk], counts: dict[str, int]):
     table = from_chunk(data)
     shard = np.array([stable_hash64(x) % n for x in table.column("example_id").to_pylist()], dtype=np.int64)
     for s in np.unique(shard):
-        sub = table.take(pa.array(np.flatnonzero(shard == s)))
-        sink = pa.BufferOutputStream()
-        with ipc.new_stream(sink, sub.schema) as w:
-            w.write_table(sub)
-        yield (part, int(s)), sink.getvalue().to_pybytes()
+        yield (part, int(s)), to_ipc(table.take(pa.array(np.flatnonzero(shard == s))))
 
 
 def write_chunks(key: tuple[str, int], chunks, product_dir: str, compression: str | None) -> dict:

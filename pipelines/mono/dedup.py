@@ -34,7 +34,7 @@ from apache_beam.pvalue import TaggedOutput
 
 from pipelines.counters import REJECTS_TAG, inc
 from pipelines.ids import stable_id
-from pipelines.mono.transforms import doc_reject
+from pipelines.mono.transforms import doc_reject, split_rejects
 from pipelines.normalize import dedup_keys, join_lines, split_lines
 from pipelines.quality import quality_signals_batch
 
@@ -87,6 +87,22 @@ def _hashes(digests: bytes) -> np.ndarray:
     return np.frombuffer(digests, dtype="<u8").reshape(-1, 2)
 
 
+def packed_dedup(batches, partitions: int, key_parts, later_copies, apply_fn: beam.DoFn, *,
+                 keys_label: str, join_label: str, apply_label: str):
+    """Steps 1-3 of the module doc, shared by both dedups: `key_parts(batch key, batch, partitions)`
+    packs a batch's keys per partition, `later_copies(parts)` finds one partition's later copies
+    (packed per batch key), and `apply_fn` gets {"batch": [batch], "later": [...]} per batch key.
+    Returns (kept batches, rejects)."""
+    keyed = batches | "KeyBatches" >> beam.Map(lambda b: (batch_key(b), [with_line_keys(d) for d in b]))
+    later = (
+        keyed
+        | keys_label >> beam.FlatMap(lambda kv: key_parts(kv[0], kv[1], partitions))
+        | "GroupPartitions" >> beam.GroupByKey()
+        | "LaterCopies" >> beam.FlatMap(lambda kv: later_copies(kv[1]))
+    )
+    return split_rejects({"batch": keyed, "later": later} | join_label >> beam.CoGroupByKey(), apply_label, apply_fn)
+
+
 # ------------------------------------------------------------------------------------- documents
 
 
@@ -123,7 +139,7 @@ class _DropDocCopiesFn(beam.DoFn):
 
     def process(self, kv):
         _, g = kv
-        drops = {i: kept for part in g["drops"] for i, kept in part}
+        drops = {i: kept for part in g["later"] for i, kept in part}
         for batch in g["batch"]:
             kept = []
             for i, doc in enumerate(batch):
@@ -145,20 +161,8 @@ class DedupDocuments(beam.PTransform):
         self.stage, self.partitions = stage, partitions
 
     def expand(self, batches):
-        n = self.partitions
-        keyed = batches | "KeyBatches" >> beam.Map(lambda b: (batch_key(b), [with_line_keys(d) for d in b]))
-        drops = (
-            keyed
-            | "DocKeys" >> beam.FlatMap(lambda kv: doc_key_parts(kv[0], kv[1], n))
-            | "GroupPartitions" >> beam.GroupByKey()
-            | "LaterCopies" >> beam.FlatMap(lambda kv: later_doc_copies(kv[1]))
-        )
-        out = (
-            {"batch": keyed, "drops": drops}
-            | "JoinDrops" >> beam.CoGroupByKey()
-            | "DropCopies" >> beam.ParDo(_DropDocCopiesFn(self.stage)).with_outputs(REJECTS_TAG, main="docs")
-        )
-        return out.docs, out[REJECTS_TAG]
+        return packed_dedup(batches, self.partitions, doc_key_parts, later_doc_copies, _DropDocCopiesFn(self.stage),
+                            keys_label="DocKeys", join_label="JoinDrops", apply_label="DropCopies")
 
 
 # ----------------------------------------------------------------------------------------- lines
@@ -233,7 +237,7 @@ class _RemoveLinesFn(beam.DoFn):
     def process(self, kv):
         _, g = kv
         removed: dict[int, set[int]] = defaultdict(set)
-        for idx, nums in g["removed"]:
+        for idx, nums in g["later"]:
             for i, n in zip(idx.tolist(), nums.tolist(), strict=True):
                 removed[i].add(n)
         for batch in g["batch"]:
@@ -271,18 +275,6 @@ class DedupLines(beam.PTransform):
         self.stage, self.min_chars, self.min_words, self.partitions = stage, min_chars, min_words, partitions
 
     def expand(self, batches):
-        n = self.partitions
-        keyed = batches | "KeyBatches" >> beam.Map(lambda b: (batch_key(b), [with_line_keys(d) for d in b]))
-        removed = (
-            keyed
-            | "LineKeys" >> beam.FlatMap(lambda kv: line_key_parts(kv[0], kv[1], n))
-            | "GroupPartitions" >> beam.GroupByKey()
-            | "LaterCopies" >> beam.FlatMap(lambda kv: later_line_copies(kv[1]))
-        )
-        out = (
-            {"batch": keyed, "removed": removed}
-            | "JoinRemovals" >> beam.CoGroupByKey()
-            | "RemoveLines" >> beam.ParDo(_RemoveLinesFn(self.stage, self.min_chars, self.min_words))
-            .with_outputs(REJECTS_TAG, main="docs")
-        )
-        return out.docs, out[REJECTS_TAG]
+        return packed_dedup(batches, self.partitions, line_key_parts, later_line_copies,
+                            _RemoveLinesFn(self.stage, self.min_chars, self.min_words),
+                            keys_label="LineKeys", join_label="JoinRemovals", apply_label="RemoveLines")

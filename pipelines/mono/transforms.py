@@ -91,14 +91,8 @@ class ReadWarc(beam.PTransform):
         self.batch_size = batch_size
 
     def expand(self, paths):
-        out = (
-            paths
-            | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadRecords" >> beam.ParDo(_ReadFileFn(self.stage, self.main_content, self.text_field,
-                                                      self.batch_size))
-            .with_outputs(REJECTS_TAG, main="docs")
-        )
-        return out.docs, out[REJECTS_TAG]
+        return split_rejects(paths | "SpreadFiles" >> beam.Reshuffle(), "ReadRecords",
+                             _ReadFileFn(self.stage, self.main_content, self.text_field, self.batch_size))
 
 
 class BatchDocs(beam.PTransform):
@@ -115,6 +109,12 @@ class BatchDocs(beam.PTransform):
 
 def unbatch(batch: list) -> list:
     return batch
+
+
+def split_rejects(pcoll, label: str, dofn: beam.DoFn):
+    """`pcoll | label >> ParDo(dofn)` as (kept batches, rejects): the shape every step here returns."""
+    out = pcoll | label >> beam.ParDo(dofn).with_outputs(REJECTS_TAG, main="docs")
+    return out.docs, out[REJECTS_TAG]
 
 
 # --------------------------------------------------------------------------------------- normalize
@@ -161,8 +161,7 @@ class Normalize(beam.PTransform):
         self.stage = stage
 
     def expand(self, raws):
-        out = raws | "NormalizeText" >> beam.ParDo(_NormalizeFn(self.stage)).with_outputs(REJECTS_TAG, main="docs")
-        return out.docs, out[REJECTS_TAG]
+        return split_rejects(raws, "NormalizeText", _NormalizeFn(self.stage))
 
 
 # ------------------------------------------------------------------------------------------- LID
@@ -177,13 +176,9 @@ def lid_reason(lang: str, score: float, params: LidParams) -> str | None:
     return None
 
 
-def line_lang_frac(lid: LanguageIdentifier, text: str, lang: str) -> float:
-    """Fraction of non-empty lines whose own label is the document's language."""
-    return line_lang_fracs(lid, [text], [lang])[0]
-
-
 def line_lang_fracs(lid: LanguageIdentifier, texts: list[str], langs: list[str]) -> list[float]:
-    """line_lang_frac of many documents with one fastText call over all their lines."""
+    """Per document, the fraction of its non-empty lines whose own label is its language
+    (line_lang_frac), with one fastText call over all their lines."""
     per_doc = [[ln for ln in split_lines(t) if ln] for t in texts]
     labels = iter(lid.predict_lines([ln for lines in per_doc for ln in lines]))
     out = []
@@ -229,8 +224,7 @@ class IdentifyLanguage(beam.PTransform):
         self.stage, self.params = stage, params
 
     def expand(self, docs):
-        out = docs | "Predict" >> beam.ParDo(_IdentifyFn(self.stage, self.params)).with_outputs(REJECTS_TAG, main="docs")
-        return out.docs, out[REJECTS_TAG]
+        return split_rejects(docs, "Predict", _IdentifyFn(self.stage, self.params))
 
 
 # --------------------------------------------------------------------------------------- quality
@@ -272,5 +266,4 @@ class QualitySignals(beam.PTransform):
         self.stage, self.filters = stage, filters
 
     def expand(self, docs):
-        out = docs | "Signals" >> beam.ParDo(_QualityFn(self.stage, self.filters)).with_outputs(REJECTS_TAG, main="docs")
-        return out.docs, out[REJECTS_TAG]
+        return split_rejects(docs, "Signals", _QualityFn(self.stage, self.filters))

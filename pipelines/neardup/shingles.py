@@ -37,18 +37,15 @@ negligible, collision term.
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
-from collections import Counter
 
 import numpy as np
 
-from pipelines.scripts import char_script, dominant_from_counts, is_unspaced
+from pipelines.codepoints import CodepointTable, codepoints
+from pipelines.scripts import dominant_from_counts, is_unspaced, script_counts_batch
 
 U64 = np.uint64
 _SCRIPT_LIMIT = 4000  # same sample size as pipelines.scripts.dominant_script
-_SCRIPT_END = 0x2FA20  # past the last letter range of pipelines.scripts: above it every char is "Zyyy"
-_NO_SCRIPT = 254
 _ASCII_LETTER = re.compile("[A-Za-z]")
 
 _BASE = U64(0x9E3779B97F4A7C15)  # polynomial base of token hashes (odd)
@@ -96,27 +93,6 @@ def _powers(size: int) -> tuple[np.ndarray, np.ndarray]:
     return table
 
 
-class _LazyTable:
-    """Code point → small value, computed on first sight of each code point (a corpus uses a few
-    thousand distinct ones; computing all 1.1M up front costs ~0.3 s per worker process)."""
-
-    def __init__(self, size: int, fn, dtype=np.uint8):
-        self.UNKNOWN = np.iinfo(dtype).max  # the largest value, so one max() finds an unknown entry
-        self.values = np.full(size, self.UNKNOWN, dtype=dtype)
-        self.fn = fn
-        self.lock = threading.Lock()
-
-    def __call__(self, cp: np.ndarray) -> np.ndarray:
-        v = np.take(self.values, cp)  # ~2× faster than fancy indexing with a uint32 index
-        if v.size and v.max() == self.UNKNOWN:
-            unknown = v == self.UNKNOWN
-            with self.lock:
-                for c in np.unique(cp[unknown]).tolist():
-                    self.values[c] = self.fn(c)
-            v = np.take(self.values, cp)
-        return v
-
-
 def _lower_word(c: int) -> int:
     """Simple lowercase mapping of a code point if the result is a word character (letter, mark,
     number), else 0. Per code point, so the whole text is normalized by one table lookup."""
@@ -124,28 +100,7 @@ def _lower_word(c: int) -> int:
     return ord(low) if unicodedata.category(low)[0] in "LMN" else 0
 
 
-_SCRIPT_NAMES: list[str] = []  # index → script, in order of first sight (internal to this process)
-
-
-def _script_index(c: int) -> int:
-    """pipelines.scripts.script_counts's filter and script of one code point; _NO_SCRIPT if it does not vote."""
-    ch = chr(c)
-    if not (ch.isalpha() or ch.isalnum() and not ch.isdigit()):
-        return _NO_SCRIPT
-    s = char_script(ch)
-    if s == "Zyyy":
-        return _NO_SCRIPT
-    if s not in _SCRIPT_NAMES:
-        _SCRIPT_NAMES.append(s)
-    return _SCRIPT_NAMES.index(s)
-
-
-_NORM = _LazyTable(0x110000, _lower_word, np.uint32)  # 4.4 MB
-_SCRIPT = _LazyTable(_SCRIPT_END, _script_index)
-
-
-def codepoints(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+_NORM = CodepointTable(_lower_word, dtype=np.uint32)  # 4.4 MB
 
 
 def normalize(text: str) -> str:
@@ -166,15 +121,9 @@ def text_scripts(texts: list[str]) -> list[str]:
         else:
             rest.append(i)
     if rest:
-        samples = [texts[i][:_SCRIPT_LIMIT] for i in rest]
-        cp = codepoints("".join(samples))
-        doc = np.repeat(np.arange(len(rest)), [len(x) for x in samples])
-        idx = _SCRIPT(np.minimum(cp, _SCRIPT_END - 1)).astype(np.int64)  # the last entry is no letter
-        voting = idx != _NO_SCRIPT
-        k = len(_SCRIPT_NAMES)
-        counts = np.bincount(doc[voting] * k + idx[voting], minlength=len(rest) * k)
-        for row, i in zip(counts.reshape(len(rest), k), rest, strict=True):
-            out[i] = dominant_from_counts(Counter({_SCRIPT_NAMES[j]: int(row[j]) for j in np.flatnonzero(row)}))
+        counts = script_counts_batch([texts[i] for i in rest], _SCRIPT_LIMIT)
+        for c, i in zip(counts, rest, strict=True):
+            out[i] = dominant_from_counts(c)
     return out
 
 

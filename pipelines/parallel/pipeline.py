@@ -50,10 +50,6 @@ class ParallelSettings:
     target_shard_bytes: int = DEFAULT_TARGET_SHARD_BYTES
 
 
-def _lexicon_pair(e: dict) -> str:
-    return f"{e['src_lang']}-{e['tgt_lang']}"
-
-
 def product_names(s: ParallelSettings) -> list[str]:
     """Products this configuration writes (keys of PRODUCTS)."""
     return [n for n in PRODUCTS if (n != "alm" or s.make_alm) and (n != "dict" or s.make_dict)]
@@ -74,7 +70,7 @@ def build_parallel(p: beam.Pipeline, specs: list[InputSpec], s: ParallelSettings
 
     write("pairs", pairs, pair_key)
     write("alignments", aligned["aligned"], pair_key)
-    write("lexicon", lexicon, _lexicon_pair)
+    write("lexicon", lexicon, pair_key)
     if s.make_alm:
         alm = aligned["aligned"] | "MakeAlmCodeSwitch" >> MakeAlmCodeSwitch(s.alm, s.seed)
         write("alm", alm, lambda r: r["pair"])

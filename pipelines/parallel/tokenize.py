@@ -16,8 +16,9 @@ _APOSTROPHES = frozenset("'’")
 
 
 def _is_word_char(ch: str) -> bool:
-    # Letters, digits and combining marks (Devanagari vowel signs, accents in NFD text) form words.
-    return ch.isalnum() or ch == "_" or unicodedata.category(ch)[0] == "M"
+    """A character that joins a spaced-script word: a letter, digit or combining mark (Devanagari
+    vowel signs, accents in NFD text) not of an unspaced script."""
+    return (ch.isalnum() or ch == "_" or unicodedata.category(ch)[0] == "M") and not is_unspaced(char_script(ch))
 
 
 def word_tokens(text: str) -> tuple[list[str], list[tuple[int, int]]]:
@@ -30,15 +31,13 @@ def word_tokens(text: str) -> tuple[list[str], list[tuple[int, int]]]:
         if ch.isspace():
             i += 1
             continue
-        if _is_word_char(ch) and not is_unspaced(char_script(ch)):
+        if _is_word_char(ch):
             j = i + 1
             while j < n:
                 c = text[j]
-                if _is_word_char(c) and not is_unspaced(char_script(c)):
+                if _is_word_char(c):
                     j += 1
-                elif c in _APOSTROPHES and j + 1 < n and _is_word_char(text[j + 1]) and not is_unspaced(
-                    char_script(text[j + 1])
-                ):
+                elif c in _APOSTROPHES and j + 1 < n and _is_word_char(text[j + 1]):
                     j += 2
                 else:
                     break

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from pipelines.shards import filesystem
+from pipelines.shards import filesystem, iter_shard_batches
 from schemas.manifest import read_manifest
 
 KINDS = {
@@ -50,28 +50,14 @@ def shard_schema(path: str) -> pa.Schema:
         return ipc.open_file(f).schema
 
 
-def iter_batches(path: str, columns: list[str], batch_rows: int = 4096) -> Iterator[pa.RecordBatch]:
-    """Record batches of one shard (Parquet or Arrow IPC), only the given columns."""
-    fs, p = filesystem(path)
-    with fs.open_input_file(p) as f:
-        if p.endswith(".parquet"):
-            yield from pq.ParquetFile(f).iter_batches(batch_size=batch_rows, columns=columns)
-        else:
-            reader = ipc.open_file(f)
-            for i in range(reader.num_record_batches):
-                yield reader.get_batch(i).select(columns)
-
-
 def iter_rows(path: str, columns: list[str]) -> Iterator[dict]:
-    for batch in iter_batches(path, columns):
+    for batch in iter_shard_batches(path, columns):
         yield from batch.to_pylist()
 
 
 def lines_of(text: str | None) -> list[str]:
     """Non-empty, stripped lines of a text: the tokenizer's unit of sampling."""
-    if not text:
-        return []
-    return [s for s in (line.strip() for line in text.splitlines()) if s]
+    return [s for s in map(str.strip, (text or "").splitlines()) if s]
 
 
 def row_sentences(kind: str, row: dict) -> list[tuple[str, str]]:

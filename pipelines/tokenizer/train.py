@@ -87,12 +87,11 @@ def train_spm(sample_path: str, model_prefix: str, symbols: list[str], s: TrainS
             raise TrainError(f"SentencePiece wrote no {model_prefix + ext}")
 
 
-def tokenizer_info(model_path: str) -> dict:
-    """Facts the trainer needs: sha256, vocab size, special and marker ids (for sampling.json)."""
+def tokenizer_info(data: bytes) -> dict:
+    """Facts the trainer needs about a model (spm.model's bytes): sha256, vocab size, special and
+    marker ids (for sampling.json)."""
     import hashlib
 
-    with open(model_path, "rb") as f:
-        data = f.read()
     sp = spm.SentencePieceProcessor(model_proto=data)
     special = {name: sp.piece_to_id(piece) for name, (piece, _) in SPECIALS.items()}
     special["mask"] = sp.piece_to_id(MASK)

@@ -14,7 +14,7 @@ import json
 import random
 from dataclasses import dataclass, field
 
-from pipelines.codeswitch import Replacement, apply_replacements
+from pipelines.codeswitch import Replacement, apply_replacements, marker
 from pipelines.ids import stable_hash64, stable_id
 
 
@@ -47,16 +47,10 @@ def sample_languages(sent_id: str, candidates: list[str], n: int, seed: int) -> 
     return sorted(rng.sample(sorted(candidates), n))
 
 
-def marker(lang: str, inner: str) -> str:
-    return f"<{lang}>{inner}</{lang}>"
-
-
 def switch_sentence(text: str, anchors: list[LinkedAnchor], lang: str, source_lang: str) -> dict:
-    """One switched sentence: text, spans [start, end, lang, original], marked_text, source_marked_text."""
+    """One switched sentence: text, spans [start, end, lang, original], marked_text, source_marked_text, langs."""
     reps = [Replacement(a.start, a.end, a.labels[lang], lang) for a in anchors if a.qid]
-    built = apply_replacements(text, source_lang, reps)
-    built.pop("langs")  # the caller records the sample's languages
-    return built
+    return apply_replacements(text, source_lang, reps)
 
 
 def make_entitycs(
@@ -82,7 +76,6 @@ def make_entitycs(
             "parent_id": sent_id,
             "kind": "entitycs",
             "matrix_lang": source_lang,
-            "langs": sorted({source_lang, lang}),
             **s,
         })
     return records, None

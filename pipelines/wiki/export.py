@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import posixpath
 
-import pyarrow.parquet as pq
-
-from pipelines.shards import filesystem
+from pipelines.shards import filesystem, iter_shard_batches
 from pipelines.wiki.codeswitch import release_line
 from pipelines.wiki.langs import release_code
 from schemas.manifest import list_shards
@@ -21,7 +19,6 @@ from schemas.manifest import list_shards
 
 def export_release(codeswitch_dir: str, export_dir: str, style: str) -> dict[str, int]:
     """Write one JSONL per language; returns lines written per file name."""
-    fs, root = filesystem(codeswitch_dir)
     out_fs, out_root = filesystem(export_dir)
     out_fs.create_dir(out_root, recursive=True)
     by_partition: dict[str, list[str]] = {}
@@ -33,10 +30,9 @@ def export_release(codeswitch_dir: str, export_dir: str, style: str) -> dict[str
         n = 0
         with out_fs.open_output_stream(posixpath.join(out_root, f"{name}.jsonl")) as out:
             for rel in sorted(by_partition[part]):
-                with fs.open_input_file(posixpath.join(root, rel)) as f:
-                    for batch in pq.ParquetFile(f).iter_batches(batch_size=4096):
-                        for record in batch.to_pylist():
-                            out.write((release_line(record, lambda c: release_code(c, style)) + "\n").encode())
-                            n += 1
+                for batch in iter_shard_batches(posixpath.join(codeswitch_dir, rel)):
+                    for record in batch.to_pylist():
+                        out.write((release_line(record, lambda c: release_code(c, style)) + "\n").encode())
+                        n += 1
         written[f"{name}.jsonl"] = n
     return written

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pipelines.langcodes import default_script, lang_code, to_iso639_3
+from pipelines.langcodes import default_script, iso639_1, lang_code
 
 # variant → (project code, priority; lower wins when several codes map to one project code)
 _VARIANTS: dict[str, tuple[str, int]] = {
@@ -21,8 +21,6 @@ _VARIANTS: dict[str, tuple[str, int]] = {
     "be-tarask": ("bel_Cyrl", 1),
 }
 _NOT_A_LANGUAGE = frozenset({"mul", "und", "zxx", "mis"})
-# ISO 639-1 codes that were withdrawn (their replacement is the one a release uses)
-_DEPRECATED_ISO1 = frozenset({"iw", "in", "ji", "jw", "mo", "sh", "bh"})
 
 
 @lru_cache(maxsize=4096)
@@ -53,24 +51,6 @@ def project_labels(labels: dict[str, str]) -> dict[str, str]:
     return {k: v[2] for k, v in sorted(best.items())}
 
 
-@lru_cache(maxsize=1)
-def _iso1_by_iso3() -> dict[str, str]:
-    out: dict[str, str] = {}
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    for a in letters:
-        for b in letters:
-            code = a + b
-            if code in _DEPRECATED_ISO1:
-                continue
-            try:
-                iso3 = to_iso639_3(code)
-            except ValueError:
-                continue
-            if len(code) == 2 and iso3 != code:
-                out.setdefault(iso3, code)
-    return out
-
-
 def release_code(project: str, style: str) -> str:
     """The language code of the EntityCS release format: `iso639_1` → "de" (ISO 639-3 when the
     language has no two-letter code, e.g. "yue"; "-Scrp" appended when the script is not the
@@ -80,5 +60,5 @@ def release_code(project: str, style: str) -> str:
     if style != "iso639_1":
         raise ValueError(f"unknown release code style {style!r} (iso639_1 or project)")
     iso3, _, script = project.partition("_")
-    code = _iso1_by_iso3().get(iso3, iso3)
+    code = iso639_1(iso3) or iso3
     return code if not script or script == default_script(iso3) else f"{code}-{script}"
