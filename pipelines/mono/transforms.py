@@ -188,6 +188,27 @@ def line_lang_fracs(lid: LanguageIdentifier, texts: list[str], langs: list[str])
     return out
 
 
+def identify_batch(lid: LanguageIdentifier, batch: list[dict], params: LidParams,
+                   stage: str) -> tuple[list[dict], list[dict]]:
+    """LID of one batch (one fastText call): (kept documents with lang, lang_score and
+    line_lang_frac, rejects rows of the dropped ones). Counters go to `stage`."""
+    kept, rejects = [], []
+    for doc, (lang, score) in zip(batch, lid.predict_batch([d["text"] for d in batch]), strict=True):
+        doc = {**doc, "lang": lang, "lang_score": score}
+        reason = lid_reason(lang, score, params)
+        if reason is not None:
+            detail = f"{lang} {score:.3f}" + (f" < {params.threshold_for(lang)}"
+                                              if reason == "lid_below_threshold" else " not in mono.languages")
+            rejects.append(doc_reject(stage, "IdentifyLanguage", reason, doc, detail))
+            continue
+        kept.append(doc)
+    fracs = (line_lang_fracs(lid, [d["text"] for d in kept], [d["lang"] for d in kept])
+             if params.per_line else [None] * len(kept))
+    for doc, frac in zip(kept, fracs, strict=True):
+        doc["line_lang_frac"] = frac
+    return kept, rejects
+
+
 class _IdentifyFn(beam.DoFn):
     def __init__(self, stage: str, params: LidParams):
         self.stage, self.params = stage, params
@@ -197,20 +218,9 @@ class _IdentifyFn(beam.DoFn):
         self.lid = LanguageIdentifier(self.params.model_path)  # once per worker
 
     def process(self, batch: list[dict]):
-        kept = []
-        for doc, (lang, score) in zip(batch, self.lid.predict_batch([d["text"] for d in batch]), strict=True):
-            doc = {**doc, "lang": lang, "lang_score": score}
-            reason = lid_reason(lang, score, self.params)
-            if reason is not None:
-                detail = f"{lang} {score:.3f}" + (f" < {self.params.threshold_for(lang)}"
-                                                  if reason == "lid_below_threshold" else " not in mono.languages")
-                yield TaggedOutput(REJECTS_TAG, doc_reject(self.stage, "IdentifyLanguage", reason, doc, detail))
-                continue
-            kept.append(doc)
-        fracs = (line_lang_fracs(self.lid, [d["text"] for d in kept], [d["lang"] for d in kept])
-                 if self.params.per_line else [None] * len(kept))
-        for doc, frac in zip(kept, fracs, strict=True):
-            doc["line_lang_frac"] = frac
+        kept, rejects = identify_batch(self.lid, batch, self.params, self.stage)
+        for r in rejects:
+            yield TaggedOutput(REJECTS_TAG, r)
         if kept:
             yield kept
 
