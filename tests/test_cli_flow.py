@@ -78,14 +78,3 @@ def test_build_corpus_flow_runs_and_skips_when_up_to_date(tmp_path):
     forced = build_corpus(cfg.model_dump(mode="json"), force=["mono"])
     assert not forced[0]["skipped"]
     assert validate(str(tmp_path / "out" / "documents")).to_json() == m.to_json()
-
-
-def test_readme_configuration_reference_is_current():
-    """The README's configuration reference is generated; a config change must regenerate it
-    (`python -m flows.config.reference` → paste at the end of README.md)."""
-    from pathlib import Path
-
-    from flows.config.reference import reference
-
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    assert reference().strip() in readme

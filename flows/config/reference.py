@@ -1,7 +1,7 @@
 """Markdown configuration reference, generated from the pydantic models (so it cannot drift).
 
-    python -m flows.config.reference            # print to stdout
-    python -m flows.config.reference FILE.md    # write a file
+    python -m flows.config.reference                          # print to stdout
+    python -m flows.config.reference docs/configuration.md    # write the docs page
 
 One table per section (top level, runner, runner.dataflow, mono, ...): field, type, default,
 constraints and description, in declaration order.
@@ -102,10 +102,12 @@ def section_table(path: str, model: type[BaseModel]) -> str:
 
 
 def reference(model: type[BaseModel] = Config) -> str:
-    head = ("## Configuration reference\n\n"
-            "Generated from the pydantic models by `python -m flows.config.reference`. A YAML config holds\n"
-            "these sections; `xlcorpus build --set section.field=value` overrides any field. Relative paths in\n"
-            "a config file are relative to the file.\n\n")
+    head = ("# Configuration reference\n\n"
+            "Use this page to look up any field of a YAML config: its section, type, default, constraints and\n"
+            "meaning. A config holds these sections; `xlcorpus build --set section.field=value` overrides any\n"
+            "field. Relative paths in a config file are relative to the file. Unknown fields are errors.\n\n"
+            "This page is generated from the pydantic models (`flows/config/`) by\n"
+            "`python -m flows.config.reference docs/configuration.md`; a test fails when it is stale.\n\n")
     return head + "\n".join(section_table(path, m) for path, m in sections(model))
 
 
