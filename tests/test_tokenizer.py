@@ -149,12 +149,78 @@ def test_stage_writes_model_vocab_stats_and_hf(built):
     assert stats["alpha"] == 0.3 and stats["seed"] == 0
     langs = stats["languages"]
     assert set(langs) == set(WORDS)
-    assert sum(v["sampled"] for v in langs.values()) == stats["sample_lines"] == 3000
+    assert sum(v["sampled"] for v in langs.values()) == stats["sample_lines"]
+    assert sum(v["target"] for v in langs.values()) == 3000  # quotas sum exactly; the draw is ±√n
+    for v in langs.values():
+        assert abs(v["sampled"] - v["target"]) <= 5 * v["target"] ** 0.5 + 1, v
     # smoothing: the smallest language gets far more than its raw share, and is repeated to get it
     arb = langs["arb_Arab"]
     assert arb["p_smoothed"] > 2 * arb["p_raw"]
     assert arb["sampled"] > arb["available"] and arb["distinct"] == arb["available"]
     assert report.counters["sentences.read"] == report.counters["sentences.kept"]
+
+
+def test_hash_threshold_draw_hits_the_smoothed_shares():
+    """Per-language shares of the draw (plain functions, no Beam) are the smoothed probabilities
+    within binomial noise, and a language with too few sentences is repeated whole."""
+    from pipelines.smoothing import smoothed_probs
+    from pipelines.tokenizer.sample import SampleSettings, draw_times, plan_rates
+
+    available = {"eng_Latn": 40_000, "deu_Latn": 9_000, "rus_Cyrl": 2_000, "zho_Hani": 300, "arb_Arab": 40}
+    s = SampleSettings(total=20_000, alpha=0.3, seed=11)
+    rates = plan_rates(available, s)
+    p = smoothed_probs(available, s.alpha)
+    drawn = {lang: sum(draw_times(rates[lang], s.seed, f"{lang}-doc{i}\x000") for i in range(n))
+             for lang, n in available.items()}
+    total = sum(drawn.values())
+    assert abs(total - s.total) <= 5 * s.total ** 0.5
+    for lang, n in available.items():
+        frac = rates[lang] - int(rates[lang])
+        sd = (n * frac * (1 - frac)) ** 0.5
+        assert abs(drawn[lang] - rates[lang] * n) <= 5 * sd + 1, lang
+        assert abs(drawn[lang] / total - p[lang]) < 0.01, lang
+    assert rates["arb_Arab"] > 1 and drawn["arb_Arab"] >= int(rates["arb_Arab"]) * 40
+    # the draw of a sentence depends only on (seed, key): another seed draws other sentences
+    keys = [f"eng_Latn-doc{i}\x000" for i in range(2000)]
+    assert [draw_times(0.3, 11, k) for k in keys] != [draw_times(0.3, 12, k) for k in keys]
+
+
+def test_sample_files_are_what_the_plain_draw_gives(tmp_path):
+    """The Beam pipeline's sample files hold, shard by shard and in row order, exactly the lines the
+    plain per-shard draw gives (each sentence repeated as often as drawn)."""
+    import apache_beam as beam
+
+    from pipelines.tokenizer.sample import (
+        DrawSample,
+        SampleReader,
+        SampleSettings,
+        count_shard,
+        describe,
+        draw_shard,
+        list_sample_files,
+        plan_rates,
+    )
+    from pipelines.tokenizer.sources import shard_paths
+
+    out = tmp_path / "p"
+    make_products(out)
+    shards = [p for rel in ("codeswitch/alm", "documents", "pairs") for p in shard_paths(str(out / rel))]
+    s = SampleSettings(total=900, alpha=0.5, seed=3, max_chars=300)
+    sample_dir = str(tmp_path / "sample")
+    with beam.Pipeline(options=beam.options.pipeline_options.PipelineOptions(["--runner=FnApiRunner"])) as p:
+        _ = p | DrawSample(shards, sample_dir, s)
+    files = list_sample_files(sample_dir)
+    available: dict = {}
+    for path in shards:
+        for lang, n in count_shard(path, s)[0].items():
+            available[lang] = available.get(lang, 0) + n
+    rates = plan_rates(available, s)
+    want = [line for path in shards for _, line, times in draw_shard(path, rates, s) for line in [line] * times]
+    reader = SampleReader(files)
+    assert list(reader) == want and reader.lines == len(want)
+    assert [f.rsplit("/", 1)[-1] for f in files] == sorted(f.rsplit("/", 1)[-1] for f in files)
+    counters = {"sample[x_Latn].available": 0}  # describe() reads only counters: a language with none
+    assert describe(counters, files, s).languages["x_Latn"]["sampled"] == 0
 
 
 def test_special_ids_and_markers_kept_whole(built):

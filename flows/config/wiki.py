@@ -24,6 +24,8 @@ class WikidataInput(_Strict):
     inputs: list[str] = Field(default_factory=list, description="Wikidata JSON dumps (.json, .json.bz2, .json.gz)")
     sitelink_wiki: str = Field("enwiki", description="the wiki whose sitelink titles map article titles to QIDs")
     use_aliases: bool = Field(False, description="fill a language without a label from its first alias")
+    split_mb: int = Field(64, ge=1, description="work unit of a .json or multi-stream .bz2 dump (one task per "
+                          ".gz or single-stream .bz2 file)")
 
 
 class WikiFilters(_Strict):

@@ -1,9 +1,11 @@
 """Stage `tokenizer`: SentencePiece trained on an exponentially smoothed multilingual sample.
 
 Reads whichever text products exist (documents, pairs, code-switched samples), draws the sample
-(pipelines.tokenizer.sample), trains SentencePiece single-threaded by default (byte-identical
-spm.model for the same input + config), and writes OUT/tokenizer/: spm.model, spm.vocab,
-sample_stats.json and hf/ (a Hugging Face fast tokenizer with the same ids).
+with a Beam pipeline (pipelines.tokenizer.sample: per-shard sample files in the staging area, so
+nothing corpus-sized runs on the driver), trains SentencePiece on those files streamed in order,
+single-threaded by default (byte-identical spm.model for the same input + config), and writes
+OUT/tokenizer/: spm.model, spm.vocab, sample_stats.json and hf/ (a Hugging Face fast tokenizer with
+the same ids).
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ import shutil
 import tempfile
 
 from flows.config import Config, ConfigError
-from flows.stage_runner import Product, StageReport, exists, fingerprint_product, run_stage
+from flows.stage_runner import Product, StageReport, exists, fingerprint_product, run_beam, run_stage
 from schemas.manifest import MANIFEST_NAME
 
 STAGE = "tokenizer"
 PRODUCT = "tokenizer"
 UPSTREAM_STAGES = ("mono", "wiki", "parallel")
-STATS_FORMAT = 1
+STATS_FORMAT = 2  # 2: hash-threshold draw by a Beam pipeline; languages[*] gained "target"
+SAMPLE_DIR = "_sample"  # under the stage's staging area; removed when the stage commits
 
 
 def source_dirs(cfg: Config) -> dict[str, str]:
@@ -57,11 +60,20 @@ def _put(local: str, uri: str) -> None:
         shutil.copyfileobj(src, dst, 1 << 20)
 
 
-def build(cfg: Config, sources: dict[str, str], out_dir: str, work: str) -> dict[str, int]:
-    """Sample, train, export; writes the product files under out_dir. Returns counters."""
+def sample_settings(cfg: Config):
+    from pipelines.tokenizer.sample import SampleSettings
+
+    t = cfg.tokenizer
+    return SampleSettings(total=t.sample_sentences, alpha=t.alpha, seed=cfg.seed,
+                          allowed=frozenset(cfg.languages) if cfg.languages else None, max_chars=t.max_sentence_chars)
+
+
+def build(cfg: Config, sources: dict[str, str], out_dir: str, work: str, sample_dir: str) -> dict[str, int]:
+    """Sample (a Beam pipeline writing sample_dir), train, export; writes the product files under
+    out_dir. Returns counters."""
     from pipelines.tokenizer.hf import save_hf
     from pipelines.tokenizer.proto import scrub_paths
-    from pipelines.tokenizer.sample import build_sample
+    from pipelines.tokenizer.sample import DrawSample, SampleReader, describe, list_sample_files
     from pipelines.tokenizer.sources import shard_paths
     from pipelines.tokenizer.train import (
         MASK,
@@ -73,25 +85,29 @@ def build(cfg: Config, sources: dict[str, str], out_dir: str, work: str) -> dict
     )
 
     t = cfg.tokenizer
+    s = sample_settings(cfg)
     shards = [p for rel in sorted(sources) for p in shard_paths(sources[rel])]
-    allowed = frozenset(cfg.languages) if cfg.languages else None
-    try:
-        sample = build_sample(shards, os.path.join(work, "sample.txt"), t.sample_sentences, t.alpha, cfg.seed,
-                              allowed, t.max_sentence_chars)
-    except ValueError as e:
-        raise ConfigError(f"tokenizer: {e} (sources: {', '.join(sorted(sources))})") from e
-    marker_langs = sorted(allowed) if allowed else sample.seen_languages
-    symbols = [MASK] + marker_symbols(marker_langs) + [s for s in t.extra_symbols if s != MASK]
+    counters = run_beam(cfg, STAGE, lambda p: p | "Sample" >> DrawSample(shards, sample_dir, s))
+    sample = describe(counters, list_sample_files(sample_dir), s)
+    if not sample.languages:
+        raise ConfigError(f"tokenizer: no usable sentence in the tokenizer's input products "
+                          f"(sources: {', '.join(sorted(sources))})")
+    marker_langs = sorted(s.allowed) if s.allowed else sample.seen_languages
+    symbols = [MASK] + marker_symbols(marker_langs) + [x for x in t.extra_symbols if x != MASK]
     settings = TrainSettings(
         model_type=t.model_type, vocab_size=t.vocab_size, character_coverage=t.character_coverage,
         byte_fallback=t.byte_fallback, normalization=t.normalization, max_sentence_chars=t.max_sentence_chars,
         hard_vocab_limit=t.hard_vocab_limit, num_threads=t.num_threads,
     )
     prefix = os.path.join(work, "spm")
+    lines = SampleReader(sample.files)  # streamed from the files the pipeline wrote, in order
     try:
-        train_spm(sample.path, prefix, symbols, settings, os.path.join(work, "train.log"))
+        train_spm(lines, prefix, symbols, settings, os.path.join(work, "train.log"))
     except TrainError as e:
         raise ConfigError(f"tokenizer: {e}") from e
+    if lines.lines != sample.lines:
+        raise ConfigError(f"tokenizer: the sample files under {sample_dir} hold {lines.lines} lines, the pipeline "
+                          f"counted {sample.lines}: something else wrote there; rerun with --force")
     with open(prefix + ".model", "rb") as f:
         model = scrub_paths(f.read())  # no machine paths inside: same bytes wherever it runs
     with open(prefix + ".model", "wb") as f:
@@ -101,7 +117,7 @@ def build(cfg: Config, sources: dict[str, str], out_dir: str, work: str) -> dict
     info = tokenizer_info(model)
     stats = {
         "format": STATS_FORMAT, "alpha": t.alpha, "seed": cfg.seed,
-        "sample_sentences": t.sample_sentences, "sample_lines": sample.lines, "sample_sha256": sample.sha256,
+        "sample_sentences": t.sample_sentences, "sample_lines": sample.lines, "sample_sha256": lines.sha256,
         "sources": {rel: fingerprint_product(d) for rel, d in sorted(sources.items())},
         "languages": sample.languages,
         "tokenizer": {**info, "model_type": t.model_type, "symbols": symbols},
@@ -114,7 +130,9 @@ def build(cfg: Config, sources: dict[str, str], out_dir: str, work: str) -> dict
     _put(stats_path, posixpath.join(out_dir, "sample_stats.json"))
     for name in sorted(os.listdir(hf_local)):
         _put(os.path.join(hf_local, name), posixpath.join(out_dir, "hf", name))
-    counters = dict(sample.counters)
+    # Per-language facts are in sample_stats.json; the stage's counters keep the totals.
+    counters = {k: v for k, v in counters.items() if not k.startswith(("sample[", "markers["))}
+    counters["sample.lines"] = sample.lines
     counters["vocab.size"] = info["vocab_size"]
     counters["vocab.markers"] = len(info["markers"])
     return counters
@@ -131,7 +149,7 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
 
     def body(staging: str) -> dict[str, int]:
         with tempfile.TemporaryDirectory(prefix="xlcorpus-tokenizer-") as work:
-            return build(cfg, sources, posixpath.join(staging, PRODUCT), work)
+            return build(cfg, sources, posixpath.join(staging, PRODUCT), work, posixpath.join(staging, SAMPLE_DIR))
 
     return run_stage(cfg, STAGE, cfg.tokenizer, fingerprints, [Product(PRODUCT, None)], body, force=force,
                      log_fn=log_fn)
@@ -157,9 +175,9 @@ def summarize(cfg: Config, result: dict):
     tok = stats["tokenizer"]
     table = Table(title=f"tokenizer: {tok['model_type']} vocab {tok['vocab_size']}, α={stats['alpha']}, "
                         f"{stats['sample_lines']} sampled lines")
-    for col in ("language", "available", "sampled", "distinct", "p raw", "p smoothed"):
+    for col in ("language", "available", "target", "sampled", "distinct", "p raw", "p smoothed"):
         table.add_column(col, justify="left" if col == "language" else "right")
     for lang, s in stats["languages"].items():
-        table.add_row(lang, str(s["available"]), str(s["sampled"]), str(s["distinct"]),
+        table.add_row(lang, str(s["available"]), str(s.get("target", "-")), str(s["sampled"]), str(s["distinct"]),
                       f"{s['p_raw']:.3f}", f"{s['p_smoothed']:.3f}")
     return table

@@ -100,6 +100,7 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
         filters=FilterOptions(**w.filters.model_dump()),
         reject_filtered_sentences=w.reject_filtered_sentences,
         target_shard_bytes=w.target_shard_mb * 1024 * 1024,
+        wikidata_split_bytes=w.wikidata.split_mb * 1024 * 1024,
     )
     products = [Product(ENTITY_SENTENCES_DIR, ENTITY_SENTENCES), Product(CODESWITCH_DIR, CODESWITCH),
                 Product(REJECTS_DIR, REJECTS)]

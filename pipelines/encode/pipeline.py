@@ -189,6 +189,9 @@ class EncodeFn(beam.DoFn):
         for part, examples in sorted(res.examples.items()):  # one Arrow chunk per partition and batch
             counts[f"{objective}.examples"] += len(examples)
             counts[f"{objective}.tokens"] += int(examples.n_tokens().sum(dtype=np.int64))
+            # per stream too: sampling.json takes its totals from these counters, not from the shards
+            counts[f"{objective}[{part}].examples"] += len(examples)
+            counts[f"{objective}[{part}].tokens"] += int(examples.n_tokens().sum(dtype=np.int64))
             yield beam.pvalue.TaggedOutput(objective, (part, examples.chunk()))
         for name, n in (+counts).items():  # one update per name and batch, not per record; no zeros
             inc(STAGE, name, n)

@@ -1,44 +1,48 @@
 """sampling.json: what the trainer reads to sample streams (objective × language / pair).
 
-Built from the token products after they are written: rows and files from each manifest, token
-counts summed from the shards' n_tokens column (memory-mapped, one column read), probabilities
-p_raw ∝ tokens and p_smoothed ∝ tokens^α within each objective.
+Built from the token products' manifests after they are written — never from a pass over the
+shards: examples and files per partition from the manifest, token counts from the encode stage's
+counters `<objective>[<partition>].tokens` (kept in every manifest), checked against the rows the
+manifest lists and against a listing of the directory. Probabilities p_raw ∝ tokens and
+p_smoothed ∝ tokens^α within each objective.
 """
 
 from __future__ import annotations
 
 import json
-import posixpath
 
-import pyarrow.compute as pc
-
-from pipelines.shards import iter_shard_batches
 from pipelines.smoothing import raw_probs, smoothed_probs
-from schemas.manifest import list_shards
+from schemas.manifest import Manifest, ManifestError, list_shards
 
 SAMPLING_FORMAT = 1
 
 
-def shard_tokens(path: str) -> tuple[int, int]:
-    """(rows, Σ n_tokens) of one Arrow token shard."""
-    rows = tokens = 0
-    for batch in iter_shard_batches(path, ["n_tokens"]):
-        col = batch.column("n_tokens")
-        rows += len(col)
-        tokens += int(pc.sum(col).as_py() or 0)
-    return rows, tokens
+def partition_counter(objective: str, partition: str, what: str) -> str:
+    """Name of the encode counter of one stream: `mlm[eng_Latn].tokens`, `tlm[deu_Latn-eng_Latn].examples`."""
+    return f"{objective}[{partition}].{what}"
 
 
-def partition_totals(product_dir: str) -> dict[str, dict]:
-    """partition → {examples, tokens, files (relative to product_dir)} from the shards on disk."""
+def partition_totals(product_dir: str, manifest: Manifest, objective: str) -> dict[str, dict]:
+    """partition → {examples, tokens, files (relative to product_dir)} from the manifest alone.
+
+    Raises ManifestError when the manifest disagrees with the directory listing or with its own
+    counters (a shard added or removed by hand, or a manifest older than these counters)."""
+    listed = sorted(f.path for f in manifest.files)
+    on_disk = list_shards(product_dir)
+    if listed != on_disk:
+        extra, missing = sorted(set(on_disk) - set(listed)), sorted(set(listed) - set(on_disk))
+        raise ManifestError(f"{product_dir}: shards on disk do not match manifest.json (not listed: {extra[:3]}, "
+                            f"missing: {missing[:3]}); rerun with --force encode")
     out: dict[str, dict] = {}
-    for rel in list_shards(product_dir):
-        part = rel.split("/")[0]
-        rows, tokens = shard_tokens(posixpath.join(product_dir, rel))
-        d = out.setdefault(part, {"examples": 0, "tokens": 0, "files": []})
-        d["examples"] += rows
-        d["tokens"] += tokens
-        d["files"].append(rel)
+    for f in sorted(manifest.files, key=lambda f: f.path):
+        out.setdefault(f.partition, {"examples": 0, "tokens": 0, "files": []})["files"].append(f.path)
+    c = manifest.counters
+    for part, d in out.items():
+        tokens, examples = partition_counter(objective, part, "tokens"), partition_counter(objective, part, "examples")
+        if c.get(examples) != manifest.partitions.get(part):
+            raise ManifestError(f"{product_dir}: counter {examples} is {c.get(examples)} but the manifest lists "
+                                f"{manifest.partitions.get(part)} rows for {part}; rerun with --force encode")
+        d["examples"], d["tokens"] = manifest.partitions[part], c.get(tokens, 0)
     return dict(sorted(out.items()))
 
 

@@ -1,8 +1,8 @@
 """Read text products (documents, pairs, codeswitch) as (language, sentence) streams.
 
 A product is recognised by its columns, not its schema name, so the reader works for any product
-that has the fields it needs. Shards are read in sorted order and rows in file order, so the
-stream is deterministic for given products.
+that has the fields it needs. Rows are read in file order, one record batch at a time, so the
+stream of a shard is deterministic and its memory is one batch, never the shard.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ KINDS = {
     "codeswitch": ("matrix_lang", "langs", "text", "marked_text", "spans"),
     "documents": ("lang", "text"),
 }
+# The record id of each kind: with a sentence's position in its row it keys the sample's draw.
+ID_COLUMN = {"pairs": "pair_id", "codeswitch": "cs_id", "documents": "doc_id"}
 
 
 def product_kind(names: list[str] | pa.Schema) -> str:
@@ -56,21 +58,27 @@ def iter_rows(path: str, columns: list[str]) -> Iterator[dict]:
 
 
 def lines_of(text: str | None) -> list[str]:
-    """Non-empty, stripped lines of a text: the tokenizer's unit of sampling."""
+    """Non-empty, stripped lines of a text (also the encode stage's unit of a document)."""
     return [s for s in map(str.strip, (text or "").splitlines()) if s]
+
+
+def sample_units(text: str | None, lang: str) -> list[str]:
+    """The tokenizer's unit of sampling in a text of language `lang`. The one place that decides
+    how text is cut for the sample: today its non-empty stripped lines."""
+    return lines_of(text)
 
 
 def row_sentences(kind: str, row: dict) -> list[tuple[str, str]]:
     """(lang, sentence) of one row. Code-switched samples give their marked text so the tokenizer
     sees the language markers; both sides of a pair count for their own language."""
     if kind == "documents":
-        return [(row["lang"], s) for s in lines_of(row["text"])]
+        return [(row["lang"], s) for s in sample_units(row["text"], row["lang"])]
     if kind == "pairs":
-        return [(row["src_lang"], s) for s in lines_of(row["src_text"])] + [
-            (row["tgt_lang"], s) for s in lines_of(row["tgt_text"])
+        return [(row["src_lang"], s) for s in sample_units(row["src_text"], row["src_lang"])] + [
+            (row["tgt_lang"], s) for s in sample_units(row["tgt_text"], row["tgt_lang"])
         ]
     text = row.get("marked_text") or row["text"]
-    return [(row["matrix_lang"], s) for s in lines_of(text)]
+    return [(row["matrix_lang"], s) for s in sample_units(text, row["matrix_lang"])]
 
 
 def row_languages(kind: str, row: dict) -> set[str]:
@@ -84,11 +92,16 @@ def row_languages(kind: str, row: dict) -> set[str]:
     return langs
 
 
-def iter_sentences(shards: list[str]) -> Iterator[tuple[str, set[str], list[tuple[str, str]]]]:
-    """For every row of the shards in order: (kind, languages, sentences)."""
-    for path in shards:
-        schema = shard_schema(path)
-        kind = product_kind(schema)
-        columns = [c for c in KINDS[kind] if c in schema.names]
-        for row in iter_rows(path, columns):
-            yield kind, row_languages(kind, row), row_sentences(kind, row)
+def iter_shard_sentences(path: str) -> Iterator[tuple[str, set[str], list[tuple[str, str]]]]:
+    """For every row of one shard, in file order: (row key, languages, (lang, sentence) list).
+
+    The row key is the record's id (its kind's ID_COLUMN), or `#<row number>` in a product without
+    one; with a sentence's index in the list it names that sentence for the sample's draw.
+    """
+    schema = shard_schema(path)
+    kind = product_kind(schema)
+    id_col = ID_COLUMN[kind] if ID_COLUMN[kind] in schema.names else None
+    columns = [c for c in KINDS[kind] if c in schema.names] + ([id_col] if id_col else [])
+    for n, row in enumerate(iter_rows(path, columns)):
+        key = str(row[id_col]) if id_col else f"#{n}"
+        yield key, row_languages(kind, row), row_sentences(kind, row)

@@ -7,6 +7,7 @@ language marker as user-defined symbols (matched whole, never split). No fairseq
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sentencepiece as spm
@@ -40,16 +41,19 @@ class TrainSettings:
     seed_sentencepiece_size: int = 1_000_000
 
 
-def train_spm(sample_path: str, model_prefix: str, symbols: list[str], s: TrainSettings, log_path: str) -> None:
-    """Train on the sample file; writes <model_prefix>.model and .vocab. Raises TrainError."""
+def train_spm(sample: str | Iterable[str], model_prefix: str, symbols: list[str], s: TrainSettings,
+              log_path: str) -> None:
+    """Train on the sample (a text file, or its lines streamed in order); writes <model_prefix>.model
+    and .vocab. Raises TrainError."""
     reserved = len(SPECIALS) + len(symbols) + (256 if s.byte_fallback else 0)
     if s.vocab_size <= reserved:
         raise TrainError(
             f"vocab_size {s.vocab_size} leaves no room for pieces: {reserved} ids go to specials, "
             f"{len(symbols)} user symbols and byte fallback; raise tokenizer.vocab_size"
         )
+    source = {"input": sample} if isinstance(sample, str) else {"sentence_iterator": iter(sample)}
     kwargs = dict(
-        input=sample_path,
+        **source,
         model_prefix=model_prefix,
         model_type=s.model_type,
         vocab_size=s.vocab_size,

@@ -17,6 +17,7 @@ from pipelines.wiki.transforms import (
     ResolveEntities,
     SplitSentences,
 )
+from pipelines.wiki.wikidata import DEFAULT_SPLIT_BYTES
 from pipelines.wiki.wikitext import CleanOptions
 from schemas.codeswitch import CODESWITCH
 from schemas.documents import REJECTS
@@ -42,6 +43,7 @@ class WikiParams:
     filters: FilterOptions = field(default_factory=FilterOptions)
     reject_filtered_sentences: bool = True
     target_shard_bytes: int = DEFAULT_TARGET_SHARD_BYTES
+    wikidata_split_bytes: int = DEFAULT_SPLIT_BYTES  # byte range per Wikidata task (splittable dumps)
 
 
 def cs_partition(record: dict) -> str:
@@ -54,7 +56,7 @@ def build(pipeline: beam.Pipeline, params: WikiParams, out_root: str) -> None:
     sentences = wiki["articles"] | "SplitSentences" >> SplitSentences(params.source_lang)
     filtered = sentences | "FilterSentences" >> FilterSentences(params.filters, params.reject_filtered_sentences)
     wikidata = pipeline | "ReadWikidataDump" >> ReadWikidataDump(
-        params.wikidata, params.sitelink_wiki, params.use_aliases, params.targets)
+        params.wikidata, params.sitelink_wiki, params.use_aliases, params.targets, params.wikidata_split_bytes)
     joined = (filtered["kept"], wiki["redirects"], wikidata["entities"]) | "ResolveEntities" >> ResolveEntities()
 
     size = params.target_shard_bytes

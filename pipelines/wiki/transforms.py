@@ -16,7 +16,15 @@ from pipelines.wiki.codeswitch import LinkedAnchor, make_entitycs
 from pipelines.wiki.dump import Page, file_size, iter_stream_ranges, read_pages, read_stream_pages
 from pipelines.wiki.langs import project_labels
 from pipelines.wiki.sentences import FilterOptions, filter_reason, split_sentences
-from pipelines.wiki.wikidata import MalformedLine, is_framing, iter_lines, parse_entity_line
+from pipelines.wiki.wikidata import (
+    DEFAULT_SPLIT_BYTES,
+    MalformedLine,
+    Split,
+    is_framing,
+    parse_entity_line,
+    plan_splits,
+    read_split,
+)
 from pipelines.wiki.wikitext import CleanOptions, clean_wikitext
 
 STAGE = "wiki"
@@ -177,8 +185,8 @@ class _ReadWikidata(beam.DoFn):
         self.sitelink_wiki, self.use_aliases = sitelink_wiki, use_aliases
         self.targets = set(targets) if targets is not None else None
 
-    def process(self, path: str):
-        for line_no, line in iter_lines(path):
+    def process(self, split: Split):
+        for offset, where, line in read_split(split):
             if is_framing(line):
                 continue
             inc(STAGE, "wikidata_lines.read")
@@ -186,8 +194,8 @@ class _ReadWikidata(beam.DoFn):
                 entity = parse_entity_line(line, self.sitelink_wiki, self.use_aliases)
             except MalformedLine as e:
                 yield pvalue.TaggedOutput(REJECTS, drop(STAGE, "wikidata_lines", "ReadWikidataDump", "malformed",
-                                                        source=path, offset=line_no, detail=str(e),
-                                                        sample=line.decode("utf-8", "replace")))
+                                                        source=split.path, offset=offset, record_id=where or None,
+                                                        detail=str(e), sample=line.decode("utf-8", "replace")))
                 continue
             if entity.sitelink is None:
                 # most items have no article on the configured wiki: counted, not a rejects row
@@ -203,19 +211,23 @@ class _ReadWikidata(beam.DoFn):
 class ReadWikidataDump(beam.PTransform):
     """Wikidata JSON dumps → {"entities": (sitelink title, (qid, {project code: label})), "rejects"}.
 
-    One reader per file (a bz2/gz stream cannot be entered in the middle); the parsed entities are
-    small and keyed, so the joins downstream spread them over all workers.
+    Read by many workers: byte ranges of plain files and of multi-stream bz2 dumps, one task per
+    .gz or single-stream .bz2 file (pipelines.wiki.wikidata.plan_splits, planned on the workers).
     """
 
-    def __init__(self, files: list[str], sitelink_wiki: str, use_aliases: bool, targets: list[str] | None):
+    def __init__(self, files: list[str], sitelink_wiki: str, use_aliases: bool, targets: list[str] | None,
+                 split_bytes: int = DEFAULT_SPLIT_BYTES):
         super().__init__()
         self.files = sorted(files)
         self.args = (sitelink_wiki, use_aliases, targets)
+        self.split_bytes = split_bytes
 
     def expand(self, pbegin):
         out = (
             pbegin
             | "WikidataFiles" >> beam.Create(self.files)
+            | "PlanSplits" >> beam.FlatMap(plan_splits, self.split_bytes)
+            | "SpreadSplits" >> beam.Reshuffle()
             | "ReadEntities" >> beam.ParDo(_ReadWikidata(*self.args)).with_outputs(REJECTS, main="entities")
         )
         return {"entities": out.entities, "rejects": out[REJECTS]}

@@ -1,19 +1,42 @@
-"""Streaming reader of the Wikidata JSON dump (`latest-all.json.bz2` / `.gz`).
+"""Reader of the Wikidata JSON dump (`latest-all.json.bz2` / `.gz` / `.json`), split for many workers.
 
-The dump is one JSON array with one entity per line: `[`, then `{...},` lines, then `]`. Lines are
-read from a decompressing stream one at a time (never the whole dump); each entity line is parsed on
-its own, so a malformed line is reported with its line number and the rest is still read.
+The dump is one JSON array with one entity per line: `[`, then `{...},` lines, then `]`. Each entity
+line is parsed on its own (orjson), so a malformed line is reported with where it is and the rest
+is still read.
+
+How the work is split (`plan_splits`, one `Split` per task; `read_split` reads one):
+
+- plain `.json` / line-oriented files: byte ranges of `split_bytes`;
+- multi-stream `.bz2` (pbzip2 style: many concatenated bz2 streams): byte ranges too; a range
+  holds the streams that *start* in it — found by scanning for the stream magic (`BZh1-9` + the
+  block magic 0x314159265359) and verified by decompressing the first block — and decompresses
+  them, continuing into the next stream only to finish its last line;
+- `.gz` and single-stream `.bz2`: one task per file (neither can be entered in the middle; a
+  single stream costs one worker for the whole file, see docs/wiki.md).
+
+Every range follows one rule in its (decompressed) bytes: range (start, end] owns the lines that
+begin in it — it skips to just after the first newline at or after its start (the first range starts
+at byte 0) and reads through the first newline at or after its end. Consecutive ranges therefore
+read every line exactly once, whichever byte a boundary falls on.
 """
 
 from __future__ import annotations
 
-import json
+import bz2
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from pipelines.wiki.dump import decompressing, open_raw
+import orjson
+
+from pipelines.wiki.dump import decompressing, file_size, open_raw
 from pipelines.wiki.titles import normalize_title
+
+DEFAULT_SPLIT_BYTES = 64 * 1024 * 1024
+BZ2_BLOCK_MAGIC = bytes.fromhex("314159265359")  # pi: starts every bz2 block
+_READ = 1 << 20  # bytes read (or fed to the decompressor) at a time
+_VERIFY_BYTES = 1 << 20  # a bz2 block of level 9 compresses to well under this
+_MULTISTREAM_PROBE = 8 << 20  # a pbzip2 stream (one 900 kB block) ends long before this
 
 
 class MalformedLine(ValueError):
@@ -58,11 +81,9 @@ def parse_entity_line(line: bytes | str, sitelink_wiki: str = "enwiki", use_alia
     if s[-1:] in (",", b","):
         s = s[:-1]
     try:
-        obj = json.loads(s)
-    except json.JSONDecodeError as e:
+        obj = orjson.loads(s)
+    except orjson.JSONDecodeError as e:  # also what orjson raises for text that is not UTF-8
         raise MalformedLine(f"invalid JSON: {e.msg} at column {e.colno}") from e
-    except UnicodeDecodeError as e:
-        raise MalformedLine(f"not UTF-8: {e.reason} at byte {e.start}") from e
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
         raise MalformedLine("not an entity object (no string 'id')")
     labels: dict[str, str] = {}
@@ -105,3 +126,194 @@ def check_wikidata(path: str, sitelink_wiki: str = "enwiki") -> None:
             return
     except (EOFError, OSError) as e:
         raise DumpError(f"{path}: cannot read the Wikidata dump ({e}); re-download it") from e
+
+
+# --- splits ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Split:
+    """One task of reading a dump: a whole file, or the byte range [start, end) of one."""
+
+    path: str
+    kind: str  # "whole" (gz, single-stream bz2), "plain" (byte range), "bz2" (range of bz2 streams)
+    start: int = 0
+    end: int = 0
+
+
+def sniff(path: str) -> bytes:
+    """The first bytes of a file: its magic number, and for bz2 enough to see its first stream end."""
+    with open_raw(path) as f:
+        head = f.read(3)
+        return head + f.read(_MULTISTREAM_PROBE) if head == b"BZh" else head
+
+
+def is_multistream(head: bytes) -> bool:
+    """Whether a bz2 file's first stream ends within `head` and another begins right after it."""
+    d = bz2.BZ2Decompressor()
+    try:
+        for at in range(0, len(head), _READ):
+            d.decompress(head[at:at + _READ])
+            if d.eof:
+                return d.unused_data.startswith(b"BZh")
+    except (OSError, EOFError, ValueError):
+        return False
+    return False
+
+
+def plan_splits(path: str, split_bytes: int = DEFAULT_SPLIT_BYTES) -> list[Split]:
+    """The tasks that read one dump file (see the module doc)."""
+    size = file_size(path)
+    head = sniff(path)
+    if head.startswith(b"\x1f\x8b") or (head.startswith(b"BZh") and not is_multistream(head)):
+        return [Split(path, "whole", 0, size)]
+    kind = "bz2" if head.startswith(b"BZh") else "plain"
+    step = max(1, int(split_bytes))
+    return [Split(path, kind, a, min(a + step, size)) for a in range(0, max(size, 1), step)]
+
+
+def owned_lines(chunks: Iterable[tuple[bytes, bool]], from_start: bool) -> Iterator[tuple[int, bytes]]:
+    """(offset, line) of the lines a range owns, from its bytes: `chunks` are (data, inside) pieces,
+    first the range's own bytes (inside=True), then what follows it (inside=False), read lazily.
+
+    Offsets are relative to the range's first byte. The range owns the lines beginning at an
+    offset q with 0 < q <= len(inside) (and q = 0 when `from_start`): it skips through the first
+    newline, then reads up to and including the first newline at or after its end.
+    """
+    buf = bytearray()
+    base = 0  # offset of buf[0]
+    inside_len = 0
+    inside_done = False
+    q = 0 if from_start else None  # start of the next line to give; None while skipping
+    for data, inside in chunks:
+        if inside:
+            inside_len += len(data)
+        else:
+            inside_done = True
+        buf += data
+        if q is None:
+            i = buf.find(b"\n")
+            if i < 0:
+                base += len(buf)
+                buf.clear()
+                continue
+            q = base + i + 1
+        while True:
+            if inside_done and q > inside_len:
+                return
+            i = buf.find(b"\n", q - base)
+            if i < 0:
+                break
+            yield q, bytes(buf[q - base:i + 1])
+            q = base + i + 1
+        del buf[:q - base]
+        base = q
+    if q is not None and q <= inside_len and q - base < len(buf):
+        yield q, bytes(buf[q - base:])  # the file's last line, without a newline
+
+
+def _file_chunks(f, start: int, end: int) -> Iterator[tuple[bytes, bool]]:
+    f.seek(start)
+    left = end - start
+    while left > 0:
+        data = f.read(min(_READ, left))
+        if not data:
+            return
+        left -= len(data)
+        yield data, True
+    while data := f.read(_READ):
+        yield data, False
+
+
+def _verified_stream_start(data: bytes, at: int) -> bool:
+    """Whether a bz2 stream really starts at data[at:]: its first block decompresses."""
+    d = bz2.BZ2Decompressor()
+    try:
+        for k in range(at, min(len(data), at + _VERIFY_BYTES), 1 << 16):
+            if d.decompress(data[k:k + (1 << 16)]) or d.eof:
+                return True
+    except (OSError, EOFError, ValueError):
+        return False
+    return False
+
+
+def find_stream_start(f, start: int, end: int) -> int | None:
+    """Offset of the first bz2 stream that starts in [start, end) of the file, or None."""
+    at = start
+    overlap = 10  # "BZh" + level + block magic
+    while at < end:
+        f.seek(at)
+        data = f.read(min(_READ, end - at) + overlap + _VERIFY_BYTES)
+        if not data:
+            return None
+        limit = min(len(data), end - at + overlap)
+        i = data.find(b"BZh", 0, limit)
+        while 0 <= i:
+            if i + overlap <= len(data) and at + i < end and data[i + 3:i + 4] in b"123456789" \
+                    and data[i + 4:i + 10] == BZ2_BLOCK_MAGIC and _verified_stream_start(data, i):
+                return at + i
+            i = data.find(b"BZh", i + 1, limit)
+        at += min(_READ, end - at)
+    return None
+
+
+def _bz2_chunks(f, first: int, end: int) -> Iterator[tuple[bytes, bool]]:
+    """Decompressed bytes of the streams starting at `first`: inside while a stream starts before
+    `end`, then the following streams (outside), until the file ends or the reader stops."""
+    f.seek(first)
+    pos = stream_start = first  # pos: file offset of data[0]
+    d, fed = bz2.BZ2Decompressor(), False
+    data = b""
+    while True:
+        if not data:
+            data = f.read(_READ)
+            if not data:
+                if fed and not d.eof:
+                    raise EOFError(f"the bz2 stream at byte {stream_start} ends early")
+                return
+        out = d.decompress(data)
+        fed = True
+        if out:
+            yield out, stream_start < end
+        if not d.eof:
+            pos += len(data)
+            data = b""
+            continue
+        rest = d.unused_data
+        pos += len(data) - len(rest)
+        if len(rest) < 3:
+            rest += f.read(3 - len(rest))
+        if not rest.startswith(b"BZh"):
+            return  # the last stream (anything after it is not bz2 and is not read)
+        stream_start, data = pos, rest
+        d, fed = bz2.BZ2Decompressor(), False
+
+
+def read_split(split: Split) -> Iterator[tuple[int, str, bytes]]:
+    """(offset, where, line) of every line a split owns, in order. `offset` is the 1-based line
+    number for a whole file, the byte offset of the line for a plain range, and the byte offset of
+    the split's first bz2 stream for a bz2 range; `where` completes it ("+N": decompressed byte N
+    after that stream) so every line has its own place. Raises DumpError on a corrupt file."""
+    from pipelines.wiki.dump import DumpError
+
+    if split.kind == "whole":
+        for n, line in iter_lines(split.path):
+            yield n, "", line
+        return
+    last = 0
+    try:
+        with open_raw(split.path) as f:
+            if split.kind == "plain":
+                for q, line in owned_lines(_file_chunks(f, split.start, split.end), split.start == 0):
+                    last = split.start + q
+                    yield last, "", line
+                return
+            first = find_stream_start(f, split.start, split.end)
+            if first is None:
+                return  # no stream starts in this range: the previous range reads across it
+            for q, line in owned_lines(_bz2_chunks(f, first, split.end), first == 0):
+                last = q
+                yield first, f"+{q}", line
+    except (EOFError, OSError, zlib.error) as e:
+        raise DumpError(f"{split.path}: the compressed dump is truncated or corrupt in bytes "
+                        f"{split.start}-{split.end} (after +{last}: {e}); re-download it", split.path) from e
