@@ -13,7 +13,7 @@ EXPECTED_LANGS = {"eng_Latn", "deu_Latn", "fra_Latn", "spa_Latn", "rus_Cyrl", "u
                   "ara_Arab", "hin_Deva", "tha_Thai", "ell_Grek"}
 EXPECTED_REASONS = {"corrupt_record", "bad_http_payload", "non_text_content", "http_status", "undecodable_text",
                     "empty_text", "lid_below_threshold", "too_short", "exact_duplicate", "too_short_after_dedup",
-                    "near_duplicate"}
+                    "near_duplicate", "bad_record_length"}
 
 
 def _cfg(data, out, **over):

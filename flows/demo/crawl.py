@@ -7,7 +7,9 @@ page under another URL (exact_duplicate); near-duplicate pages (same sentences, 
 word edited — only MinHash near-dedup catches them); a code-switched page; pages in windows-1251,
 Shift_JIS (declared in <meta> only) and with mojibake; and bad records: a junk page, a number table,
 a short page, a page that is nothing but boilerplate, an image/png response, a 301 redirect, a
-page with no text, a garbled HTTP payload, a truncated gzip member and a WET record that is not UTF-8.
+page with no text, a garbled HTTP payload, a truncated gzip member, a PDF served as text/html, a record
+whose Content-Length lies (too long: it ends inside the next record, read after a resync) and a WET
+record that is not UTF-8.
 """
 
 from __future__ import annotations
@@ -61,11 +63,12 @@ def _response(writer: WARCWriter, url: str, body: bytes, content_type: str, stat
     writer.write_record(rec)
 
 
-def _raw_member(rec_type: str, url: str, block: bytes, content_type: str) -> bytes:
-    """A hand-written WARC record in its own gzip member (for payloads warcio refuses to write)."""
+def _raw_member(rec_type: str, url: str, block: bytes, content_type: str, length_delta: int = 0) -> bytes:
+    """A hand-written WARC record in its own gzip member (for payloads warcio refuses to write);
+    `length_delta` makes its Content-Length lie by that many bytes."""
     head = (f"WARC/1.0\r\nWARC-Type: {rec_type}\r\nWARC-Target-URI: {url}\r\nWARC-Date: {DATE}\r\n"
             f"WARC-Record-ID: <urn:demo:{url}>\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(block)}\r\n\r\n").encode()
+            f"Content-Length: {len(block) + length_delta}\r\n\r\n").encode()
     return gzip.compress(head + block + b"\r\n\r\n", mtime=0)
 
 
@@ -108,13 +111,36 @@ def write_warc(path: Path) -> None:
     _response(w, "https://old.example.org/", b"", "text/html", status="301 Moved Permanently",
               extra=[("Location", "https://new.example.org/")])
     _response(w, "https://empty.example.org/", b"<html><head><script>var a = 1;</script></head><body></body></html>", html)
+    _response(w, "https://docs.example.org/annual-report", _pdf(" ".join(SENTENCES["eng"][:4])), html)  # sniffed: a PDF
     data = buf.getvalue()
     garbled = _raw_member("response", "https://garbled.example.org/", b"\x00\x13 not an http response \xff\r\n\r\n<p>hi</p>",
                           "application/http; msgtype=response")
     truncated = gzip.compress(b"WARC/1.0\r\nWARC-Type: response\r\n" + b"x" * 400, mtime=0)[:40]
-    path.write_bytes(data + garbled + truncated + _raw_member(
+    path.write_bytes(data + garbled + truncated + _lying_length_member() + _raw_member(
         "response", "https://after.example.org/", _http_page(_html("eng 3", [SENTENCES["eng"][0] + " Last page."])),
         "application/http; msgtype=response"))
+
+
+def _pdf(text: str) -> bytes:
+    """An uncompressed one-page PDF whose content stream holds `text` (readable as plain bytes)."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    return (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+            b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
+            b"3 0 obj << /Type /Page /Parent 2 0 R /Contents 4 0 R >> endobj\n"
+            + f"4 0 obj << /Length {len(stream)} >> stream\n".encode() + stream
+            + b"\nendstream endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+
+
+def _lying_length_member() -> bytes:
+    """One gzip member holding two records; the first declares 60 bytes more than it has, so its
+    declared block ends inside the second record's WARC headers (bad_record_length). The second,
+    a real page, is read after the reader resyncs at its WARC/1.0 line."""
+    first = _raw_member("response", "https://liar.example.org/", _http_page(_html("liar", [SENTENCES["deu"][0]])),
+                        "application/http; msgtype=response", length_delta=60)
+    second = _raw_member("response", "https://resync.example.org/", _http_page(_html("eng 4", [
+        " ".join(SENTENCES["eng"][i] for i in (1, 6, 11)), " ".join(SENTENCES["eng"][i] for i in (3, 8))])),
+        "application/http; msgtype=response")
+    return gzip.compress(gzip.decompress(first) + gzip.decompress(second), mtime=0)
 
 
 def _http_page(html: str) -> bytes:

@@ -1,29 +1,53 @@
 """Reading WARC / WET files record by record, with record-level errors instead of file-level ones.
 
-A ``.warc.gz`` file is a series of gzip members (normally one record each). Members are inflated one
-at a time from a stream, so a corrupt or truncated member costs only that member: reading resyncs to
-the next gzip header and goes on. Records are parsed strictly (warcio accepts almost anything), so a
-garbled HTTP payload is reported as such instead of becoming a document of junk.
+Three layers, each plain Python over file objects (the Beam wrapper lives in pipelines.mono.transforms):
 
-Everything here is plain Python over file objects: the Beam wrapper lives in pipelines.mono.read.
+1. gzip members (``iter_gzip_members``): a ``.warc.gz`` is a series of gzip members, inflated one at
+   a time *as streams*, so a member of any size costs one chunk of memory. A corrupt or truncated
+   member costs only that member: reading resyncs to the next gzip header and goes on.
+2. framing (``frame_records``): the records of one byte stream (a plain file, or one gzip member),
+   parsed strictly. After every record the next bytes must be line breaks and then the next
+   ``WARC/`` record or the end of the stream. When they are not, the record's Content-Length lies:
+   the record is rejected once (``bad_record_length``) and reading resynchronizes at the next
+   ``WARC/1.`` line, searched from the start of the broken record's block, so a too-long length
+   cannot swallow the next record and a too-short one cannot leave a truncated document behind.
+   Blocks too large for ``max_doc_chars`` are streamed past, never held.
+3. records (``record_to_doc``): HTTP parsing, payload sniffing (magic bytes win over the declared
+   Content-Type), size limits, charset decoding, HTML → text.
+
+Every record read yields exactly one RawDoc, ReadError or Skipped, so read = kept + dropped.
+
+fastwarc (resiliparse's reader) was measured as a base for layer 2 and not used: it stops the whole
+file at the first malformed header or corrupt gzip member (an OSError with no offset), and it lets a
+lying Content-Length read across gzip members into the next record.
 """
 
 from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import detect_encoding
 
-CHUNK = 1 << 20
-FEED = 1 << 15
-GZIP_MAGIC = b"\x1f\x8b\x08"
-MAX_RECORD_BYTES = 64 << 20  # a record inflating past this is rejected (gzip bomb, broken length)
+from pipelines.mono.sniff import GZIP_MAGIC, SNIFF_BYTES, sniff_binary
+
+CHUNK = 1 << 20  # bytes read from a file (or inflated from a member) at a time
+FEED = 1 << 15  # compressed bytes fed to zlib per call: zlib copies the unused rest of its input
+MAX_HEADER_BYTES = 32 << 10  # a WARC header block longer than this is corrupt
+RESYNC_WINDOW = 16 << 20  # compressed bytes of a member kept for the resync scan after it fails
+HEAD_BYTES = 64 << 10  # what is kept of a block too large to hold: enough to classify the record
+WARC_LINE = b"WARC/1."  # a resync point: a line starting with a WARC/1.x version
+
+DEFAULT_MAX_DOC_CHARS = 1_000_000
+PAYLOAD_BYTES_PER_CHAR = 4  # UTF-8, UTF-16, UTF-32 and GB18030 never use more per character
+HTTP_HEADER_ALLOWANCE = 64 << 10  # a response block holds HTTP headers besides its payload
+
 HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml")
 TEXT_TYPES = ("text/plain",)
+DOC_RECORD_TYPES = ("response", "resource", "conversion")
 
 
 @dataclass
@@ -58,94 +82,181 @@ class Skipped:
 
 
 class RecordError(Exception):
+    """One record cannot become a document; `reason` is its rejects reason."""
+
     def __init__(self, reason: str, detail: str):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
 
 
-# ---------------------------------------------------------------------------------------------- gzip
+@dataclass(frozen=True)
+class ReadLimits:
+    """The size rule behind ``too_long`` (see docs/mono.md, "Size limit").
 
-
-def iter_gzip_members(f, chunk: int = CHUNK) -> Iterator[tuple[int, bytes | None, str | None]]:
-    """(offset, inflated bytes, None) per gzip member, or (offset, None, error) for a bad one.
-
-    After a corrupt member, reading resumes at the next gzip header found after its start; a
-    truncated last member reports the error and ends. The compressed stream is read in chunks and
-    indexed in place (no per-member copies), so memory stays at about one chunk plus one record.
+    A payload (HTTP body after Transfer-/Content-Encoding, WARC resource or WET block) of more than
+    ``PAYLOAD_BYTES_PER_CHAR × max_doc_chars`` bytes is rejected before it is decoded — no text within
+    the limit needs more bytes than that — and a WARC block of more than that plus
+    ``HTTP_HEADER_ALLOWANCE`` is not even held: it is streamed past. A text that passes is rejected
+    when it has more than ``max_doc_chars`` characters (for HTML: the extracted text), before
+    normalization.
     """
-    buf = b""
-    base = 0  # absolute file offset of buf[0]
-    eof = False
 
-    def more(keep_from: int) -> int:
-        """Append a chunk, dropping buf[:keep_from]; returns how many bytes were dropped (0 at EOF)."""
-        nonlocal buf, base, eof
-        if eof:
-            return -1
-        data = f.read(chunk)
+    max_doc_chars: int = DEFAULT_MAX_DOC_CHARS
+
+    def __post_init__(self) -> None:
+        if self.max_doc_chars <= 0:
+            raise ValueError(f"max_doc_chars must be > 0, got {self.max_doc_chars}")
+
+    @property
+    def max_payload_bytes(self) -> int:
+        return PAYLOAD_BYTES_PER_CHAR * self.max_doc_chars
+
+    @property
+    def max_block_bytes(self) -> int:
+        return self.max_payload_bytes + HTTP_HEADER_ALLOWANCE
+
+
+def _sample(data: bytes) -> str:
+    return data[:200].decode("utf-8", "replace")
+
+
+# ------------------------------------------------------------------------------------------ windows
+
+
+class _Window:
+    """A read-ahead window over a byte stream, addressed by absolute stream offsets.
+
+    Bytes before the release mark may be dropped; dropping happens lazily (once half the buffer
+    is released) so that consuming many small records does not memmove the buffer each time.
+    """
+
+    def __init__(self, read: Callable[[int], bytes], chunk: int = CHUNK):
+        self._read = read
+        self._chunk = chunk
+        self.buf = bytearray()
+        self.base = 0  # absolute offset of buf[0]
+        self.eof = False
+        self._keep = 0  # bytes before this offset are no longer needed
+        self.end = 0  # absolute offset just past the buffered bytes
+
+    def more(self, want: int = 0) -> bool:
+        """Read one more piece (at least `want` bytes were asked for); False at the end of the stream."""
+        if self.eof:
+            return False
+        drop = self._keep - self.base
+        if drop > 0 and drop >= len(self.buf) // 2:
+            del self.buf[:drop]
+            self.base = self._keep
+        data = self._read(max(self._chunk, want))
         if not data:
-            eof = True
-            return -1
-        buf = buf[keep_from:] + data
-        base += keep_from
-        return keep_from
+            self.eof = True
+            return False
+        self.buf += data
+        self.end += len(data)
+        return True
 
-    start = 0  # index in buf of the current member
-    while True:
-        if start >= len(buf):
-            dropped = more(start)
-            if dropped < 0:
-                return
-            start -= dropped
-        d = zlib.decompressobj(31)
-        out: list[bytes] = []
-        size = 0
-        pos = start  # next byte of buf to feed
-        error = None
-        try:
-            while True:
-                if pos >= len(buf):
-                    dropped = more(start)
-                    if dropped < 0:
-                        error = "truncated gzip member (file ends inside it)"
-                        break
-                    start -= dropped
-                    pos -= dropped
-                # Feed bounded pieces: zlib copies the unused rest of its input on every call.
-                piece_in = memoryview(buf)[pos:pos + FEED]
-                piece = d.decompress(piece_in, MAX_RECORD_BYTES + 1 - size)
-                size += len(piece)
-                out.append(piece)
-                if size > MAX_RECORD_BYTES:
-                    error = f"gzip member inflates past {MAX_RECORD_BYTES} bytes"
-                    break
-                if d.eof:
-                    pos += len(piece_in) - len(d.unused_data)
-                    break
-                pos += len(piece_in) - len(d.unconsumed_tail)
-        except zlib.error as e:
-            error = f"corrupt gzip member ({e})"
-        if error is None:
-            yield base + start, b"".join(out), None
-            start = pos
-            continue
-        yield base + start, None, error
-        # Resync: the next gzip header after this member's first byte.
-        search_from = start + 1
-        while True:
-            i = buf.find(GZIP_MAGIC, search_from)
-            if i >= 0:
-                start = i
+    def fill_to(self, end: int) -> bool:
+        """Buffer the stream up to absolute offset `end`; False when it ends first."""
+        while self.end < end:
+            if not self.more(end - self.end):
+                return False
+        return True
+
+    def release(self, upto: int) -> None:
+        self._keep = max(self._keep, upto)
+
+    def take(self, start: int, end: int) -> bytes:
+        return bytes(self.buf[start - self.base:end - self.base])
+
+    def startswith(self, pos: int, prefix: bytes) -> bool:
+        self.fill_to(pos + len(prefix))
+        return self.buf.startswith(prefix, pos - self.base)
+
+    def skip_line_breaks(self, pos: int) -> int:
+        """The first offset at or after `pos` that is not CR or LF (the end of the stream if none)."""
+        while self.fill_to(pos + 1):
+            j, n = pos - self.base, len(self.buf)
+            while j < n and self.buf[j] in (10, 13):
+                j += 1
+            pos = self.base + j
+            if j < n:
                 break
-            keep = max(len(buf) - 2, search_from)  # the magic may straddle two chunks
-            dropped = more(keep)
-            if dropped < 0:
-                return
-            search_from = 0
+        return pos
+
+    def find(self, needle: bytes, start: int) -> int:
+        """Absolute offset of the first `needle` at or after `start`, reading on (and releasing what
+        was searched); -1 when the stream ends first."""
+        while True:
+            i = self.buf.find(needle, start - self.base)
+            if i >= 0:
+                return self.base + i
+            start = max(start, self.end - len(needle) + 1)
+            self.release(start)
+            if not self.more():
+                return -1
+
+    def scan_lines_past(self, start: int, end: int, prefix: bytes) -> tuple[list[int], bool]:
+        """Stream past [start, end) without holding it: (offsets in it where a line starting with
+        `prefix` begins, whether the stream reached `end`)."""
+        needle = b"\n" + prefix
+        hits: list[int] = []
+        search = start - 1
+        while True:
+            i = self.buf.find(needle, search - self.base)
+            while i >= 0 and self.base + i + 1 < end:
+                hits.append(self.base + i + 1)
+                search = self.base + i + 1
+                i = self.buf.find(needle, search - self.base)
+            if self.end >= end - 1 + len(needle):
+                return hits, True
+            search = max(search, self.end - len(needle) + 1)
+            self.release(min(search, end))
+            if not self.more():
+                return hits, self.end >= end
 
 
-# ------------------------------------------------------------------------------------------- records
+def next_warc_line(w: _Window, start: int) -> int:
+    """Offset of the next line starting with ``WARC/1.`` at or after `start`; -1 if none."""
+    i = w.find(b"\n" + WARC_LINE, start - 1)
+    return i + 1 if i >= 0 else -1
+
+
+def _record_follows(w: _Window, end: int) -> bool:
+    """Whether the bytes after a record's block are line breaks, then a WARC record or the end."""
+    i = w.skip_line_breaks(end)
+    if not w.fill_to(i + 1):
+        return True
+    return w.startswith(i, b"WARC/")
+
+
+# ---------------------------------------------------------------------------------------- framing
+
+
+@dataclass
+class WarcRecord:
+    """One well-framed record: its WARC headers and block. When the block was too large to hold,
+    `block` is only its first HEAD_BYTES and `length` says how long it was."""
+
+    start: int
+    headers: dict[str, str]
+    block: bytes
+    length: int
+
+    @property
+    def complete(self) -> bool:
+        return len(self.block) >= self.length
+
+
+@dataclass
+class FramingError:
+    """Bytes that do not form a record (or a record whose length lies): one reject."""
+
+    start: int
+    reason: str
+    detail: str
+    sample: str | None = None
+    url: str | None = None
 
 
 def _parse_headers(block: bytes) -> dict[str, str]:
@@ -176,31 +287,238 @@ def _header_end(data: bytes, start: int) -> tuple[int, int]:
     return -1, -1
 
 
-def parse_warc_records(data: bytes) -> Iterator[tuple[dict[str, str], bytes]]:
-    """(WARC headers, content block) of every record in `data` (an inflated member or a whole
-    uncompressed file). Raises RecordError('corrupt_record', ...) at the first malformed record."""
+def _read_warc_head(w: _Window, pos: int, where: str) -> tuple[dict[str, str], int, int]:
+    """(headers, block start, block length) of the record at `pos`; RecordError('corrupt_record')."""
+    w.fill_to(pos + MAX_HEADER_BYTES)
+    lo, hi = pos - w.base, min(len(w.buf), pos - w.base + MAX_HEADER_BYTES)
+    i, j = w.buf.find(b"\r\n\r\n", lo, hi), w.buf.find(b"\n\n", lo, hi)  # CRLF, or bare LF
+    if i >= 0 and (j < 0 or i <= j):
+        end, body = i, i + 4
+    elif j >= 0:
+        end, body = j, j + 2
+    else:
+        raise RecordError("corrupt_record", f"the {where} ends inside a WARC header block" if hi - lo < MAX_HEADER_BYTES
+                          else f"WARC header block longer than {MAX_HEADER_BYTES} bytes")
+    head = bytes(w.buf[lo:end])
+    try:
+        headers = _parse_headers(head[head.find(b"\n") + 1:])
+        length = int(headers["content-length"])
+        if length < 0:
+            raise ValueError(f"negative Content-Length {length}")
+    except (ValueError, KeyError) as e:
+        raise RecordError("corrupt_record", f"bad WARC headers: {e!r}") from e
+    return headers, w.base + body, length
+
+
+def frame_records(read: Callable[[int], bytes], max_block_bytes: int, where: str = "file",
+                  intact_end: bool = False, chunk: int = CHUNK) -> Iterator[WarcRecord | FramingError]:
+    """Every record of one byte stream (`read(n)` as of a file: a plain WARC, or one inflated gzip
+    member) as a WarcRecord, or a FramingError for bytes that are not one.
+
+    Blocks up to `max_block_bytes` are held and checked; larger ones are streamed past (their
+    WarcRecord holds the block's head only). `where` names the stream in messages. `intact_end`:
+    the stream is known to end where it should (an inflated gzip member, checked by its CRC), so a
+    block running past its end has a lying length; else (a plain file) the file may be truncated.
+    """
+    w = _Window(read, chunk)
     pos = 0
-    n = len(data)
-    while pos < n:
-        while pos < n and data[pos:pos + 1] in (b"\r", b"\n"):
-            pos += 1
-        if pos >= n:
+    while True:
+        pos = w.skip_line_breaks(pos)
+        w.release(pos)
+        if not w.fill_to(pos + 1):
             return
-        if not data.startswith(b"WARC/", pos):
-            raise RecordError("corrupt_record", f"no WARC/ version line (found {data[pos:pos + 30]!r})")
-        end, body = _header_end(data, pos)
-        if end < 0:
-            raise RecordError("corrupt_record", "WARC header block does not end")
-        first_nl = data.find(b"\n", pos)
+        if not w.startswith(pos, b"WARC/"):
+            sample = _sample(w.take(pos, pos + 200))
+            nxt = next_warc_line(w, pos + 1)
+            skipped = f"{nxt - pos} bytes skipped to the next WARC record" if nxt >= 0 else f"the rest of the {where} skipped"
+            yield FramingError(pos, "corrupt_record", f"no WARC record starts here ({sample[:30]!r}); {skipped}", sample)
+            if nxt < 0:
+                return
+            pos = nxt
+            continue
         try:
-            headers = _parse_headers(data[first_nl + 1:end])
-            length = int(headers["content-length"])
-        except (ValueError, KeyError) as e:
-            raise RecordError("corrupt_record", f"bad WARC headers: {e}") from e
-        if body + length > n:
-            raise RecordError("corrupt_record", f"record truncated: Content-Length {length}, {n - body} bytes left")
-        yield headers, data[body:body + length]
-        pos = body + length
+            headers, body, length = _read_warc_head(w, pos, where)
+        except RecordError as e:
+            sample = _sample(w.take(pos, pos + 200))
+            yield FramingError(pos, e.reason, e.detail, sample)
+            nxt = next_warc_line(w, pos + 1)
+            if nxt < 0:
+                return
+            pos = nxt
+            continue
+        url = headers.get("warc-target-uri")
+        sample = _sample(w.take(pos, min(body, pos + 200)))
+        end = body + length
+        if length <= max_block_bytes:
+            complete = w.fill_to(end)
+            if complete and _record_follows(w, end):
+                yield WarcRecord(pos, headers, w.take(body, end), length)
+                pos = end
+                continue
+            left = w.end - body
+            follows = w.take(end, end + 40) if complete else b""
+            nxt = next_warc_line(w, body)  # inside the block when the length is too long
+            if not complete and nxt < 0 and not intact_end:
+                yield FramingError(pos, "corrupt_record",
+                                   f"record truncated: Content-Length {length}, the {where} ends {left} bytes into the block",
+                                   sample, url)
+                return
+            if complete:
+                detail = (f"Content-Length {length} does not end the record: {follows!r} follows instead of the "
+                          "next WARC record")
+            else:
+                over = " and over the next record" if nxt >= 0 else ""
+                detail = f"Content-Length {length} runs past the end of the {where} ({left} bytes left){over}"
+            where_next = f"read on at the next WARC record, {nxt - pos} bytes after this one's start" if nxt >= 0 \
+                else f"the rest of the {where} belongs to this record"
+            yield FramingError(pos, "bad_record_length", f"{detail}; {where_next}", sample, url)
+            if nxt < 0:
+                return
+            pos = nxt
+            continue
+        # A block too large to hold: keep its head, stream past the rest.
+        w.fill_to(body + HEAD_BYTES)
+        head = w.take(body, min(body + HEAD_BYTES, end, w.end))
+        inner, complete = w.scan_lines_past(body, end, WARC_LINE)
+        if complete and _record_follows(w, end):
+            yield WarcRecord(pos, headers, head, length)
+            pos = end
+            continue
+        if not complete and not inner and not intact_end:
+            yield FramingError(pos, "corrupt_record",
+                               f"record truncated: Content-Length {length}, the {where} ends first", sample, url)
+            return
+        # The length lies, and the records it swallowed were streamed past: each is rejected.
+        ends = "does not end the record" if complete else f"runs past the end of the {where}"
+        lost = f"; the {len(inner)} WARC records inside its claimed bytes are rejected unread" if inner else ""
+        yield FramingError(pos, "bad_record_length",
+                           f"Content-Length {length} {ends} (a block too large to hold, streamed past){lost}", sample, url)
+        for i in inner:
+            yield FramingError(i, "bad_record_length",
+                               f"WARC record inside the bytes claimed by the lying Content-Length of the record "
+                               f"{i - pos} bytes before it; not read")
+        if not complete:
+            return
+        pos = next_warc_line(w, end)
+        if pos < 0:
+            return
+
+
+# -------------------------------------------------------------------------------------------- gzip
+
+
+class CorruptMemberError(Exception):
+    """A gzip member does not inflate (corrupt, or the file ends inside it)."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+@dataclass
+class GzipProblem:
+    """Bytes of a .gz file that are not a gzip member: one reject."""
+
+    offset: int
+    reason: str
+    detail: str
+
+
+class _Compressed:
+    """The compressed bytes of a .gz file, read in chunks, addressed by absolute file offsets."""
+
+    def __init__(self, f, chunk: int):
+        self.w = _Window(f.read, chunk)
+        self.pos = 0  # next compressed byte to inflate
+
+
+class GzipMember:
+    """One gzip member as a stream of inflated bytes (`read(n)`, b"" at its end)."""
+
+    def __init__(self, comp: _Compressed, offset: int):
+        self.comp = comp
+        self.offset = offset
+        self._d = zlib.decompressobj(31)
+        self.done = False
+        self.error: str | None = None
+
+    def _fail(self, detail: str) -> None:
+        self.error = detail
+        raise CorruptMemberError(detail)
+
+    def read(self, n: int) -> bytes:
+        if self.error is not None:
+            raise CorruptMemberError(self.error)
+        w = self.comp.w
+        while not self.done:
+            if self.comp.pos >= w.end and not w.more():
+                self._fail("truncated gzip member (file ends inside it)")
+            # Keep this member's start for the resync scan, but no more than RESYNC_WINDOW bytes.
+            w.release(max(self.offset, self.comp.pos - RESYNC_WINDOW))
+            i = self.comp.pos - w.base
+            with memoryview(w.buf) as view, view[i:i + FEED] as piece:
+                try:
+                    out = self._d.decompress(piece, max(n, 1))
+                except zlib.error as e:
+                    self._fail(f"corrupt gzip member ({e})")
+                fed = len(piece)
+            if self._d.eof:
+                self.comp.pos += fed - len(self._d.unused_data)
+                self.done = True
+            else:
+                self.comp.pos += fed - len(self._d.unconsumed_tail)
+            if out:
+                return out
+        return b""
+
+    def finish(self) -> str | None:
+        """Inflate (and discard) what the reader left of the member; its error, if any."""
+        try:
+            while self.read(CHUNK):
+                pass
+        except CorruptMemberError:
+            pass
+        return self.error
+
+
+def iter_gzip_members(f, chunk: int = CHUNK) -> Iterator[GzipMember | GzipProblem]:
+    """The gzip members of a .gz stream, each to be read (as a stream) before asking for the next,
+    and a GzipProblem for bytes that are not a member (junk between members, a bad start).
+
+    A member that fails while its reader reads it raises CorruptMemberError to that reader; one
+    that fails after the reader stopped is reported here. Either way reading resumes at the next
+    gzip header after the failed member's first byte.
+    """
+    comp = _Compressed(f, chunk)
+    w = comp.w
+    while True:
+        w.release(comp.pos)
+        if not w.fill_to(comp.pos + 1):
+            return
+        if not w.startswith(comp.pos, GZIP_MAGIC):
+            start = comp.pos
+            nxt = w.find(GZIP_MAGIC, start)
+            what = "the rest of the file" if nxt < 0 else f"{nxt - start} bytes"
+            yield GzipProblem(start, "corrupt_record", f"{what} at offset {start} not gzip data (no gzip member starts there)")
+            if nxt < 0:
+                return
+            comp.pos = nxt
+            continue
+        member = GzipMember(comp, comp.pos)
+        yield member
+        reported = member.error is not None
+        error = member.finish()
+        if error is None:
+            continue
+        if not reported:
+            yield GzipProblem(member.offset, "corrupt_record", error)
+        nxt = w.find(GZIP_MAGIC, max(member.offset + 1, w.base))
+        if nxt < 0:
+            return
+        comp.pos = nxt
+
+
+# --------------------------------------------------------------------------------------------- HTTP
 
 
 def _dechunk(body: bytes) -> bytes:
@@ -218,9 +536,20 @@ def _dechunk(body: bytes) -> bytes:
         pos = nl + 2 + size + 2
 
 
-def parse_http_response(block: bytes) -> tuple[int, dict[str, str], bytes]:
-    """(status, lower-cased headers, decoded body) of an HTTP response block; RecordError
-    ('bad_http_payload') when it is not one."""
+def _inflate(data: bytes, wbits: int, limit: int) -> bytes:
+    """Inflate at most `limit` bytes: a body that inflates past it is too_long, not a memory spike."""
+    d = zlib.decompressobj(wbits)
+    out = d.decompress(data, limit + 1)
+    if len(out) > limit:
+        raise RecordError("too_long", f"HTTP body inflates past {limit} bytes (max_doc_chars × {PAYLOAD_BYTES_PER_CHAR})")
+    if not d.eof:
+        raise zlib.error("incomplete or truncated stream")
+    return out
+
+
+def split_http_response(block: bytes) -> tuple[int, dict[str, str], bytes]:
+    """(status, lower-cased headers, raw body) of an HTTP response block, body still encoded;
+    RecordError('bad_http_payload') when it is not one."""
     if not block.startswith(b"HTTP/"):
         raise RecordError("bad_http_payload", f"no HTTP status line (starts with {block[:30]!r})")
     end, body_start = _header_end(block, 0)
@@ -233,23 +562,40 @@ def parse_http_response(block: bytes) -> tuple[int, dict[str, str], bytes]:
         headers = _parse_headers(block[first_nl + 1:end]) if first_nl < end else {}
     except (IndexError, ValueError) as e:
         raise RecordError("bad_http_payload", f"bad HTTP status/headers: {e}") from e
-    body = block[body_start:]
+    return status, headers, block[body_start:]
+
+
+def _is_encoded(headers: dict[str, str]) -> bool:
+    return ("chunked" in headers.get("transfer-encoding", "").lower()
+            or headers.get("content-encoding", "").lower().strip() not in ("", "identity"))
+
+
+def decode_http_body(body: bytes, headers: dict[str, str], limit: int) -> bytes:
+    """The body with its Transfer-Encoding and Content-Encoding undone, inflating at most `limit`
+    bytes; RecordError('bad_http_payload' / 'too_long')."""
     try:
         if "chunked" in headers.get("transfer-encoding", "").lower():
             body = _dechunk(body)
         enc = headers.get("content-encoding", "").lower().strip()
         if enc in ("gzip", "x-gzip"):
-            body = zlib.decompress(body, 31)
+            body = _inflate(body, 31, limit)
         elif enc == "deflate":
             try:
-                body = zlib.decompress(body)
+                body = _inflate(body, 15, limit)
             except zlib.error:
-                body = zlib.decompress(body, -15)  # raw deflate, as some servers send
+                body = _inflate(body, -15, limit)  # raw deflate, as some servers send
         elif enc not in ("", "identity"):
             raise RecordError("bad_http_payload", f"unsupported Content-Encoding {enc!r}")
     except (ValueError, zlib.error) as e:
         raise RecordError("bad_http_payload", f"cannot decode HTTP body: {e}") from e
-    return status, headers, body
+    return body
+
+
+def parse_http_response(block: bytes, limit: int = DEFAULT_MAX_DOC_CHARS * PAYLOAD_BYTES_PER_CHAR
+                        ) -> tuple[int, dict[str, str], bytes]:
+    """(status, lower-cased headers, decoded body) of an HTTP response block."""
+    status, headers, body = split_http_response(block)
+    return status, headers, decode_http_body(body, headers, limit)
 
 
 # ----------------------------------------------------------------------------------------- charsets
@@ -299,100 +645,99 @@ def _media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
-def record_to_doc(headers: dict[str, str], block: bytes, source: str, offset: int,
-                  main_content: bool) -> RawDoc | Skipped:
-    """A document from one WARC record, Skipped for non-document record types; RecordError else."""
+# ------------------------------------------------------------------------------------------ records
+
+
+def record_to_doc(headers: dict[str, str], block: bytes, source: str, offset: int, main_content: bool = False,
+                  max_doc_chars: int = DEFAULT_MAX_DOC_CHARS, block_length: int | None = None) -> RawDoc | Skipped:
+    """A document from one WARC record, Skipped for non-document record types; RecordError else.
+
+    `block_length` larger than ``len(block)`` means the block was too large to hold and `block` is
+    only its head: the record is classified from the head and rejected (too_long at the latest).
+    """
     rec_type = headers.get("warc-type", "").lower()
+    if rec_type not in DOC_RECORD_TYPES:
+        return Skipped(rec_type or "unknown")
+    limits = ReadLimits(max_doc_chars)
+    whole = block_length is None or block_length <= len(block)
     url = headers.get("warc-target-uri")
     date = headers.get("warc-date")
     record_id = headers.get("warc-record-id")
+    encoded = False
     if rec_type == "conversion":  # WET: the block is the extracted text, UTF-8
-        try:
-            text = block.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise RecordError("undecodable_text", f"WET conversion record is not UTF-8: {e}") from e
-        return RawDoc(source, offset, text, url, date, record_id)
-    if rec_type == "response":
-        status, http, body = parse_http_response(block)
+        payload, content_type = block, "text/plain; charset=utf-8"
+    elif rec_type == "response":
+        status, http, payload = split_http_response(block)
         if not 200 <= status < 300:
             raise RecordError("http_status", f"HTTP status {status}, not a page")
         content_type = http.get("content-type", "") or headers.get("warc-identified-payload-type", "")
-    elif rec_type == "resource":
-        body, content_type = block, headers.get("content-type", "")
+        encoded = _is_encoded(http)
+        if whole:
+            payload = decode_http_body(payload, http, limits.max_payload_bytes)
+            encoded = False
     else:
-        return Skipped(rec_type or "unknown")
+        payload, content_type = block, headers.get("content-type", "")
+    if not encoded:  # the bytes as served, whatever they are labelled
+        kind = sniff_binary(payload[:SNIFF_BYTES])
+        if kind:
+            raise RecordError("non_text_content", f"payload is a {kind} (magic bytes), declared {content_type or 'unknown'!r}")
     media = _media_type(content_type)
-    if not media:  # no declared type: sniff, rather than drop the record as datatrove does
-        media = "text/html" if b"<html" in body[:2048].lower() or b"<!doctype html" in body[:2048].lower() else ""
-    if media not in HTML_TYPES and media not in TEXT_TYPES:
-        raise RecordError("non_text_content", f"content type {content_type or 'unknown'!r}")
-    text = decode_body(body, content_type)
-    if media in HTML_TYPES:
+    if rec_type != "conversion":
+        if not media:  # no declared type: sniff, rather than drop the record as datatrove does
+            start = payload[:2048].lower()
+            media = "text/html" if b"<html" in start or b"<!doctype html" in start else ""
+        if media not in HTML_TYPES and media not in TEXT_TYPES:
+            raise RecordError("non_text_content", f"content type {content_type or 'unknown'!r}")
+    if not whole:
+        raise RecordError("too_long", f"record block of {block_length} bytes, over the {limits.max_block_bytes}-byte bound "
+                                      f"for max_doc_chars={max_doc_chars}; streamed past unread")
+    if len(payload) > limits.max_payload_bytes:
+        raise RecordError("too_long", f"payload of {len(payload)} bytes, over {PAYLOAD_BYTES_PER_CHAR} × "
+                                      f"max_doc_chars={max_doc_chars}; not decoded")
+    if rec_type == "conversion":
         try:
-            text = html_to_text(text, main_content)
-        except Exception as e:  # resiliparse parser errors: this record only
-            raise RecordError("bad_http_payload", f"HTML does not parse: {e}") from e
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise RecordError("undecodable_text", f"WET conversion record is not UTF-8: {e}") from e
+    else:
+        text = decode_body(payload, content_type)
+        if media in HTML_TYPES:
+            try:
+                text = html_to_text(text, main_content)
+            except Exception as e:  # resiliparse parser errors: this record only
+                raise RecordError("bad_http_payload", f"HTML does not parse: {e}") from e
+    if len(text) > max_doc_chars:
+        raise RecordError("too_long", f"{len(text)} characters, over max_doc_chars={max_doc_chars}; not normalized")
     return RawDoc(source, offset, text, url, date, record_id)
 
 
-def _records_of(data: bytes, source: str, offset: int, main_content: bool):
+def _item(frame: WarcRecord | FramingError, source: str, offset: int, main_content: bool,
+          max_doc_chars: int) -> RawDoc | ReadError | Skipped:
+    if isinstance(frame, FramingError):
+        return ReadError(source, offset, frame.reason, frame.detail, frame.sample, frame.url)
     try:
-        for headers, block in parse_warc_records(data):
-            try:
-                yield record_to_doc(headers, block, source, offset, main_content)
-            except RecordError as e:
-                yield ReadError(source, offset, e.reason, e.detail, block[:200].decode("utf-8", "replace"),
-                                headers.get("warc-target-uri"))
+        return record_to_doc(frame.headers, frame.block, source, offset, main_content, max_doc_chars, frame.length)
     except RecordError as e:
-        yield ReadError(source, offset, e.reason, e.detail, data[:200].decode("utf-8", "replace"))
+        return ReadError(source, offset, e.reason, e.detail, _sample(frame.block), frame.headers.get("warc-target-uri"))
 
 
-def read_warc(f, source: str, gzipped: bool, main_content: bool = False) -> Iterator[RawDoc | ReadError | Skipped]:
-    """Every record of a WARC/WET file as a RawDoc, ReadError or Skipped; never raises on bad data."""
-    if gzipped:
-        for offset, data, error in iter_gzip_members(f):
-            if error is not None:
-                yield ReadError(source, offset, "corrupt_record", error)
-            else:
-                yield from _records_of(data, source, offset, main_content)
+def read_warc(f, source: str, gzipped: bool, main_content: bool = False,
+              max_doc_chars: int = DEFAULT_MAX_DOC_CHARS) -> Iterator[RawDoc | ReadError | Skipped]:
+    """Every record of a WARC/WET file as a RawDoc, ReadError or Skipped; never raises on bad data.
+
+    Offsets: the record's byte offset in a plain file; the offset of its gzip member in a .gz.
+    """
+    limits = ReadLimits(max_doc_chars)
+    if not gzipped:
+        for frame in frame_records(f.read, limits.max_block_bytes, "file"):
+            yield _item(frame, source, frame.start, main_content, max_doc_chars)
         return
-    # Uncompressed WARC: parse the stream record by record; after a malformed record the rest of
-    # the file cannot be located reliably, so it is rejected as one unit.
-    yield from _read_plain_warc(f, source, main_content)
-
-
-def _read_plain_warc(f, source: str, main_content: bool):
-    buf = b""
-    buf_start = 0
-    eof = False
-    while True:
-        while not eof and len(buf) < CHUNK:
-            data = f.read(CHUNK)
-            eof = not data
-            buf += data
-        stripped = buf.lstrip(b"\r\n")
-        buf_start += len(buf) - len(stripped)
-        buf = stripped
-        if not buf:
-            return
-        end, body = _header_end(buf, 0)
-        length = None
-        if buf.startswith(b"WARC/") and end >= 0:
-            try:
-                length = int(_parse_headers(buf[buf.find(b"\n") + 1:end])["content-length"])
-            except (ValueError, KeyError):
-                length = None
-        if length is None or length > MAX_RECORD_BYTES:
-            yield ReadError(source, buf_start, "corrupt_record", "malformed WARC record; rest of the file skipped",
-                            buf[:200].decode("utf-8", "replace"))
-            return
-        while not eof and len(buf) < body + length:
-            data = f.read(max(CHUNK, body + length - len(buf)))
-            eof = not data
-            buf += data
-        if len(buf) < body + length:
-            yield ReadError(source, buf_start, "corrupt_record", "record truncated at end of file",
-                            buf[:200].decode("utf-8", "replace"))
-            return
-        yield from _records_of(buf[:body + length], source, buf_start, main_content)
-        buf, buf_start = buf[body + length:], buf_start + body + length
+    for member in iter_gzip_members(f):
+        if isinstance(member, GzipProblem):
+            yield ReadError(source, member.offset, member.reason, member.detail)
+            continue
+        try:
+            for frame in frame_records(member.read, limits.max_block_bytes, "gzip member", intact_end=True):
+                yield _item(frame, source, member.offset, main_content, max_doc_chars)
+        except CorruptMemberError as e:
+            yield ReadError(source, member.offset, "corrupt_record", e.detail)
