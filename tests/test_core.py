@@ -23,7 +23,7 @@ SMALL = pa.schema(
 def test_schema_identity():
     assert schema_id(DOCUMENTS) == ("documents", 1)
     assert schema_id(REJECTS) == ("rejects", 1)
-    assert schema_id(TOKENS) == ("tokens", 1)
+    assert schema_id(TOKENS) == ("tokens", 2)
     with pytest.raises(ValueError):
         schema_id(pa.schema([pa.field("a", pa.int32())]))
 

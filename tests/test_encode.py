@@ -60,6 +60,38 @@ def test_counters_reconcile_and_drops_have_reasons(encoded):
     for obj in OBJECTIVES:
         m = validate(str(out / "tokens" / obj))
         assert m.rows == len(by_obj[obj]) == c[f"{obj}.examples"]
+        assert c[f"shuffle.tokens_{obj}.bytes"] > 0 and m.counters[f"shuffle.tokens_{obj}.elements"] > 0
+
+
+def test_every_example_names_its_parent(encoded):
+    """mlm blocks → their document, tlm → the pair, cs / entity → the sample's parent (pair, sentence);
+    parent_hash is the split key the trainer reads."""
+    from schemas.tokens import parent_hash
+
+    _, out, _, _, by_obj, _ = encoded
+    samples = {**_texts(out, "codeswitch/alm", "cs_id"), **_texts(out, "codeswitch/dict", "cs_id"),
+               **_texts(out, "codeswitch/entitycs", "cs_id")}
+    for e in by_obj["mlm"]:
+        assert e["parent_id"] == e["example_id"].rsplit("-", 1)[0]
+    assert all(e["parent_id"] == e["example_id"] for e in by_obj["tlm"])
+    for e in by_obj["cs"] + by_obj["entity"]:
+        assert e["parent_id"] == samples[e["example_id"]]["parent_id"] != e["example_id"]
+    for e in [x for rows in by_obj.values() for x in rows]:
+        assert e["parent_hash"] == parent_hash(e["parent_id"])
+    blocks_per_doc = {}
+    for e in by_obj["mlm"]:
+        blocks_per_doc[e["parent_id"]] = blocks_per_doc.get(e["parent_id"], 0) + 1
+    assert max(blocks_per_doc.values()) > 1  # a document split into blocks: one parent, several examples
+
+
+def test_long_code_switched_samples_are_dropped_not_cut():
+    from pipelines.encode.examples import Dropped, finish_spans
+
+    ids = [np.arange(5, dtype=np.int32), np.arange(3, dtype=np.int32), np.arange(4, dtype=np.int32)]
+    kept = finish_spans("cs1", "pair1", "cs", "eng_Latn", ids, max_tokens=12)
+    assert kept["n_tokens"] == 12 and kept["parent_id"] == "pair1"
+    dropped = finish_spans("cs1", "pair1", "cs", "eng_Latn", ids, max_tokens=11)
+    assert isinstance(dropped, Dropped) and dropped.reason == "too_long" and "12 tokens" in dropped.detail
 
 
 def test_mlm_blocks_round_trip(encoded):
@@ -235,7 +267,7 @@ def test_random_texts_round_trip_through_spans(encoded):
         if not text[a:b].strip() or text[a:b] != text[a:b].strip():
             continue
         spans = [{"start": a, "end": b}]
-        e = finish_spans("x", "cs", lang, enc.encode(plan_spans(text, spans)))
+        e = finish_spans("x", "p", "cs", lang, enc.encode(plan_spans(text, spans)), 10_000)
         (tok,) = e["entity_spans"]
         assert sp.decode(e["input_ids"][tok["start"]:tok["end"]]) == text[a:b]
         assert sp.decode(e["input_ids"]) == norm(sp, text)

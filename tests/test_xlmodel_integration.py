@@ -107,6 +107,7 @@ def test_train_stage_commits_model_and_skips_when_up_to_date(out_root, tmp_path)
     from flows.stages import train as stage
 
     cfg = load_config(None, {"out": str(out_root), "train.steps": 6, "train.seq_len": 64, "train.batch_rows": 4,
+                             "encode.max_tokens": 62, "encode.tlm_max_tokens_per_side": 30,
                              "train.warmup_steps": 2, "train.log_every": 2, "train.progress": False,
                              "train.holdout_permille": 100, "train.device": "cpu"})
     assert stage.enabled(cfg)

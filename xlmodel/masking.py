@@ -1,6 +1,7 @@
 """Batch-level masking in numpy: which tokens are predicted and what the model sees there.
 
-mlm, tlm and cs tokens: standard MLM — each maskable token predicted with `mask_rate`; of those
+mlm, tlm and cs tokens: standard MLM — each maskable token predicted with `mask_rate` (which a
+mask-rate schedule may change with the step, xlmodel.schedule); of those
 80% → <mask>, 10% → a random token, 10% unchanged (fractions configurable).
 entity tokens, EntityCS (Whitehouse et al. 2022) — each entity chosen with `entity_prob`:
     wep      whole entity: 80% of chosen entities fully <mask>ed, 20% kept; loss on all its subwords

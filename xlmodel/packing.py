@@ -5,16 +5,25 @@ block-diagonal attention mask so packed examples never see each other, and posit
 for every example (and for the target side of a TLM pair, as in XLM). Special tokens are added here:
     mlm / cs / entity:  <s> x </s>
     tlm:                <s> src </s></s> tgt </s>    (positions restart at the second </s>)
+
+Nothing is cut: every example goes into one row whole. check_fits() refuses, at start-up, token data
+whose longest example (with its special tokens) exceeds seq_len, naming the stream and both settings;
+make_example() raises if one still arrives.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from xlmodel.config import SPECIALS_PAIR, SPECIALS_SINGLE
 from xlmodel.sampler import PURPOSE_PACK, Sampler, batch_rng
-from xlmodel.shards import OBJECTIVE_IDS, Stream, TokenData, Vocab
+from xlmodel.shards import OBJECTIVE_IDS, DataError, Stream, TokenData, Vocab
+
+
+class ExampleTooLong(DataError):
+    """An example longer than a packed row reached the packer (check_fits should have refused the data)."""
 
 
 @dataclass
@@ -37,6 +46,8 @@ class PackedBatch:
     maskable: np.ndarray  # [R, T] bool
     entity_ids: np.ndarray  # [R, T] int32, unique per entity in the batch, -1 elsewhere
     n_examples: int
+    example_stream: list[int] = field(default_factory=list)  # stream index of each packed example (-1: none)
+    example_tokens: list[int] = field(default_factory=list)  # its length with special tokens
 
     @property
     def n_tokens(self) -> int:
@@ -53,8 +64,24 @@ def strip_markers(ids: np.ndarray, spans: np.ndarray, markers: np.ndarray) -> tu
     return ids[keep], new[new[:, 1] > new[:, 0]] if len(new) else new
 
 
-def single_example(ids, spans, lang, objective, vocab, max_content) -> Example:
-    ids = ids[:max_content]
+def example_length(stream: Stream) -> int:
+    """Tokens of the stream's longest example once packed (special tokens included)."""
+    return stream.max_tokens + (SPECIALS_PAIR if stream.objective == "tlm" else SPECIALS_SINGLE)
+
+
+def check_fits(data: TokenData, seq_len: int) -> None:
+    """DataError unless every example of every stream fits a row of seq_len tokens whole."""
+    too_long = [(example_length(st), f"{st.objective}/{st.key}") for st in data.streams if example_length(st) > seq_len]
+    if too_long:
+        need, where = max(too_long)
+        raise DataError(
+            f"{data.root}: examples of up to {need} tokens (with <s> </s>) in {', '.join(w for _, w in sorted(too_long))} "
+            f"do not fit train.seq_len {seq_len}: set train.seq_len >= {need}, or re-encode with "
+            f"encode.max_tokens <= {seq_len - SPECIALS_SINGLE} and encode.tlm_max_tokens_per_side <= "
+            f"{(seq_len - SPECIALS_PAIR) // 2} (nothing is truncated)")
+
+
+def single_example(ids, spans, lang, objective, vocab) -> Example:
     n = len(ids)
     full = np.empty(n + 2, dtype=np.int64)
     full[0], full[1:-1], full[-1] = vocab.bos, ids, vocab.eos
@@ -70,8 +97,7 @@ def single_example(ids, spans, lang, objective, vocab, max_content) -> Example:
                    entity, objective)
 
 
-def _pair(src, tgt, lang_src, lang_tgt, vocab, max_side) -> Example:
-    src, tgt = src[:max_side], tgt[:max_side]
+def _pair(src, tgt, lang_src, lang_tgt, vocab) -> Example:
     a, b = len(src) + 2, len(tgt) + 2
     ids = np.concatenate([[vocab.bos], src, [vocab.eos, vocab.eos], tgt, [vocab.eos]]).astype(np.int64)
     pos = np.concatenate([np.arange(a), np.arange(b)]).astype(np.int64)
@@ -92,10 +118,15 @@ def make_example(stream: Stream, row: int, swap: bool, vocab: Vocab, seq_len: in
         ls, lt = int(stream.lang_ids[row]), int(stream.lang2_ids[row])
         if swap:  # both directions (de→en and en→de), chosen by a seeded coin
             src, tgt, ls, lt = tgt, src, lt, ls
-        return _pair(src, tgt, ls, lt, vocab, (seq_len - 4) // 2)
-    if markers is not None and len(markers):
-        ids, spans = strip_markers(ids, spans, markers)
-    return single_example(ids, spans, int(stream.lang_ids[row]), objective, vocab, seq_len - 2)
+        ex = _pair(src, tgt, ls, lt, vocab)
+    else:
+        if markers is not None and len(markers):
+            ids, spans = strip_markers(ids, spans, markers)
+        ex = single_example(ids, spans, int(stream.lang_ids[row]), objective, vocab)
+    if len(ex.ids) > seq_len:
+        raise ExampleTooLong(f"{stream.objective}/{stream.key} row {row}: {len(ex.ids)} tokens > train.seq_len "
+                             f"{seq_len}; the start-up check (packing.check_fits) should have refused this data")
+    return ex
 
 
 class Packer:
@@ -119,7 +150,7 @@ class Packer:
     def free(self) -> int:
         return int((self.T - self.fill).sum())
 
-    def add(self, ex: Example) -> bool:
+    def add(self, ex: Example, stream: int = -1) -> bool:
         n = len(ex.ids)
         fits = np.flatnonzero(self.T - self.fill >= n)
         if not len(fits):
@@ -138,6 +169,8 @@ class Packer:
             b.entity_ids[r, s] = np.where(ex.entity >= 0, ex.entity + self._next_entity, -1)
             self._next_entity += int(ex.entity.max()) + 1
         self.fill[r] += n
+        b.example_stream.append(stream)
+        b.example_tokens.append(n)
         return True
 
 
@@ -150,10 +183,10 @@ def pack_micro_batch(data: TokenData, sampler: Sampler, rows: int, seq_len: int,
     misses = 0
     while misses < max_misses and packer.free() > 0:
         # Draw in chunks (vectorised); unused draws are simply discarded — still a pure function of the key.
-        streams, rows_, swaps = sampler.candidates(rng, max(8, rows * 4))
-        for s, r, w in zip(streams, rows_, swaps, strict=True):
-            ex = make_example(data.streams[s], int(r), bool(w), data.vocab, seq_len, markers)
-            if packer.add(ex):
+        streams, rows_, swaps = sampler.candidates(rng, max(8, rows * 4), step)
+        for s, r, w in zip(streams.tolist(), rows_.tolist(), swaps.tolist(), strict=True):
+            ex = make_example(data.streams[s], r, w, data.vocab, seq_len, markers)
+            if packer.add(ex, s):
                 misses = 0
             else:
                 misses += 1

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,7 +50,7 @@ class Vocab:
 
 
 def _chunk_views(table: pa.Table) -> list[dict[str, np.ndarray]]:
-    """Per record-batch numpy views of the columns the trainer reads."""
+    """Per record-batch numpy views of the columns the trainer reads (zero-copy where Arrow allows)."""
     views = []
     for batch in table.to_batches():
         ids = batch.column("input_ids")
@@ -64,14 +63,17 @@ def _chunk_views(table: pa.Table) -> list[dict[str, np.ndarray]]:
             "span_offsets": spans.offsets.to_numpy(zero_copy_only=False).astype(np.int64, copy=False),
             "span_start": span_values.field("start").to_numpy(zero_copy_only=False),
             "span_end": span_values.field("end").to_numpy(zero_copy_only=False),
+            "n_tokens": batch.column("n_tokens").to_numpy(zero_copy_only=False),
+            "parent_hash": batch.column("parent_hash").to_numpy(zero_copy_only=False),
         })
     return views
 
 
-def stable_bucket(example_ids: list[str]) -> np.ndarray:
-    """0..999 from crc32 of each example id: a holdout split that never changes between runs."""
-    return np.fromiter((zlib.crc32(e.encode()) % 1000 for e in example_ids), dtype=np.int32,
-                       count=len(example_ids))
+def holdout_mask(parent_hash: np.ndarray, holdout_permille: int) -> np.ndarray:
+    """True where an example is held out: its parent's hash % 1000 falls below holdout_permille.
+    Every example of one parent (the blocks of a document; a pair's tlm example and its code-switched
+    samples) lands on the same side, so nothing derived from a held-out parent is trained on."""
+    return (parent_hash % np.uint64(1000)).astype(np.int32) < holdout_permille
 
 
 @dataclass
@@ -86,6 +88,8 @@ class Stream:
     lang2_ids: np.ndarray  # target language index per row (tlm), else -1
     train_rows: np.ndarray
     eval_rows: np.ndarray
+    tokens: int = 0  # Σ n_tokens (sampling.json): what annealed sampling weighs by
+    max_tokens: int = 0  # longest example's input_ids (without special tokens)
     _views: list[dict[str, np.ndarray]] = field(repr=False, default_factory=list)
     _starts: np.ndarray = field(repr=False, default=None)
 
@@ -182,14 +186,21 @@ def open_tokens(tokens_dir: str | Path, languages: list[str] | None = None,
     for objective, key, info in picked:
         tables = [_open_table(root / f) for f in info["files"]]
         table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-        bucket = stable_bucket(table.column("example_id").to_pylist())
-        held = bucket < holdout_permille
+        if "parent_hash" not in table.schema.names:
+            raise DataError(f"{root / info['files'][0]}: token shards without parent ids (tokens schema v1): "
+                            "re-encode them (xlcorpus build --force encode) so the held-out split can follow parents")
+        views = _chunk_views(table)
+        # Per record batch, on numpy views: no Python object per example (ids are never read here).
+        held = np.concatenate([holdout_mask(v["parent_hash"], holdout_permille) for v in views]) if views \
+            else np.zeros(0, dtype=bool)
+        longest = max((int(v["n_tokens"].max()) for v in views if len(v["n_tokens"])), default=0)
         lang2 = table.column("lang2")
         s = Stream(objective=objective, key=key, p_smoothed=float(info.get("p_smoothed", 1.0)), table=table,
                    lang_ids=_lang_index(table.column("lang"), lang_idx),
                    lang2_ids=_lang_index(lang2, lang_idx) if objective == "tlm" else np.full(len(table), -1, np.int32),
-                   train_rows=np.flatnonzero(~held), eval_rows=np.flatnonzero(held))
-        s._views = _chunk_views(table)
+                   train_rows=np.flatnonzero(~held), eval_rows=np.flatnonzero(held),
+                   tokens=int(info.get("tokens", 0)), max_tokens=longest)
+        s._views = views
         sizes = [len(v["segment_start"]) for v in s._views]
         s._starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         streams.append(s)

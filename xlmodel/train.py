@@ -1,9 +1,15 @@
 """The training loop: one process, or one per GPU/CPU rank under torchrun (DDP).
 
 Per step each rank builds its `grad_accum` micro-batches (a pure function of seed, step, rank),
-all ranks all-reduce their predicted-token count first, and every micro-batch's summed token loss is
-divided by that global count: the step's loss is the mean over every predicted token of the global
-batch, however the batch is split across micro-batches and ranks.
+all ranks all-reduce their counts first (predicted tokens, tokens and examples per stream), and
+every micro-batch's summed token loss is divided by the global predicted count: the step's loss is
+the mean over every predicted token of the global batch, however the batch is split across
+micro-batches and ranks. XLCO's per-query loss is divided by the global query count and added
+× xlco_weight. The all-reduced counts also feed the running totals every step (on the device), so
+totals are exact whatever log_every and ckpt_every are, and survive a resume.
+
+Dropout is seeded per micro-batch from (seed, step, g = rank × grad_accum + micro): ranks draw
+different masks, and a resumed run draws the same ones without any saved RNG state.
 """
 
 from __future__ import annotations
@@ -28,7 +34,10 @@ from xlmodel.checkpoint import atomic_write_text, latest_checkpoint, load_checkp
 from xlmodel.config import TrainSettings
 from xlmodel.mfu import device_peak_flops, mfu
 from xlmodel.model import Encoder, ModelConfig
+from xlmodel.packing import check_fits
+from xlmodel.schedule import state_at
 from xlmodel.shards import OBJECTIVE_NAMES, TokenData, open_tokens
+from xlmodel.xlco import Xlco
 
 METRICS_FILE = "metrics.jsonl"
 SETTINGS_FILE = "settings.json"
@@ -63,11 +72,21 @@ def pick_device(s: TrainSettings) -> torch.device:
     return torch.device(s.device)
 
 
-def build_model(s: TrainSettings, data: TokenData) -> Encoder:
+def resolve_attention(s: TrainSettings, device: torch.device) -> str:
+    """auto: the unpadded jagged path on CUDA (flash kernels), the dense mask on CPU, where SDPA on
+    nested tensors falls back to a slow per-example loop."""
+    if s.attention == "auto":
+        return "nested" if device.type == "cuda" else "dense"
+    if s.attention == "varlen" and device.type != "cuda":
+        raise ValueError("train.attention varlen needs CUDA (flash varlen kernels): use nested or dense on CPU")
+    return s.attention
+
+
+def build_model(s: TrainSettings, data: TokenData, attention: str = "dense") -> Encoder:
     c = ModelConfig.from_size(s.size, data.vocab.size, max_positions=s.max_positions, dropout=s.dropout,
                               n_langs=len(data.languages) if s.lang_embeddings else 0, pad_id=data.vocab.pad)
     torch.manual_seed(s.seed)  # identical initial weights on every rank and every run
-    return Encoder(c)
+    return Encoder(c, attention=attention)
 
 
 def build_optimizer(model: Encoder, s: TrainSettings, device: torch.device) -> torch.optim.Optimizer:
@@ -126,14 +145,14 @@ class Prefetcher:
 
 @dataclass
 class WindowStats:
-    """Loss sums per (objective, language) over the current log window, kept on the device."""
+    """Loss sums per (objective, language) and XLCO sums over the current log window, on the device."""
 
     n_obj: int
     n_lang: int
     device: torch.device
     loss: torch.Tensor = field(init=False)
     count: torch.Tensor = field(init=False)
-    tokens: int = 0
+    xlco: torch.Tensor = field(init=False)  # [loss sum, hits, queries]
     wait: float = 0.0
 
     def __post_init__(self) -> None:
@@ -142,12 +161,54 @@ class WindowStats:
     def reset(self) -> None:
         self.loss = torch.zeros(self.n_obj * self.n_lang, dtype=torch.float64, device=self.device)
         self.count = torch.zeros_like(self.loss)
-        self.tokens, self.wait = 0, 0.0
+        self.xlco = torch.zeros(3, dtype=torch.float64, device=self.device)
+        self.wait = 0.0
 
     def add(self, losses: torch.Tensor, mb: MicroBatch) -> None:
         idx = mb.pred_objective * self.n_lang + mb.pred_lang
         self.loss.index_add_(0, idx, losses.detach().double())
         self.count.index_add_(0, idx, torch.ones_like(losses, dtype=torch.float64))
+
+    def add_xlco(self, losses: torch.Tensor, hits: torch.Tensor) -> None:
+        self.xlco += torch.stack([losses.detach().double().sum(), hits.double().sum(),
+                                  torch.tensor(float(len(losses)), dtype=torch.float64, device=self.device)])
+
+
+class Counts:
+    """Per-step counts as one float64 vector, all-reduced once per step:
+    [predicted, tokens, examples, examples per stream (2S: masked streams, then XLCO), tokens per stream (2S)]."""
+
+    def __init__(self, n_streams: int):
+        self.S = n_streams
+
+    @property
+    def size(self) -> int:
+        return 3 + 4 * self.S
+
+    def of_step(self, mbs: list[MicroBatch]) -> list[float]:
+        ex = sum(m.stream_examples for m in mbs)
+        tok = sum(m.stream_tokens for m in mbs)
+        return [float(sum(len(m.labels) for m in mbs)), float(sum(m.n_tokens for m in mbs)),
+                float(sum(m.n_examples for m in mbs)), *ex.astype(float).tolist(), *tok.astype(float).tolist()]
+
+    def describe(self, v, data: TokenData) -> dict:
+        """{tokens, predicted, examples, by_objective: {obj: {examples, tokens}}, by_stream: {obj/key: …}}
+        (XLCO counts pairs as examples and both sides' tokens as tokens)."""
+        v = [int(round(float(x))) for x in v]
+        S = self.S
+        ex, tok = v[3:3 + 2 * S], v[3 + 2 * S:]
+        by_stream: dict[str, dict] = {}
+        by_obj: dict[str, dict] = {}
+        for i in range(2 * S):
+            st = data.streams[i % S]
+            obj = st.objective if i < S else "xlco"
+            if ex[i] == 0:
+                continue
+            by_stream[f"{obj}/{st.key}"] = {"examples": ex[i], "tokens": tok[i]}
+            o = by_obj.setdefault(obj, {"examples": 0, "tokens": 0})
+            o["examples"] += ex[i]
+            o["tokens"] += tok[i]
+        return {"predicted": v[0], "tokens": v[1], "examples": v[2], "by_objective": by_obj, "by_stream": by_stream}
 
 
 def _all_reduce(t: torch.Tensor, d: Dist) -> torch.Tensor:
@@ -172,12 +233,17 @@ def train(s: TrainSettings, resume: bool = False, stop_at: int | None = None,
         torch.set_num_threads(s.threads)
     run_dir = Path(s.run_dir)
     data = open_tokens(s.tokens_dir, s.languages, s.holdout_permille)
-    maker = BatchMaker(data, s)
-    model = build_model(s, data).to(device)
+    check_fits(data, s.seq_len)  # nothing is truncated: refuse data whose examples do not fit a row
+    attention = resolve_attention(s, device)
+    maker = BatchMaker(data, s, unpadded=attention != "dense")
+    model = build_model(s, data, attention).to(device)
+    xlco = Xlco(model, s, device) if s.xlco_weight > 0 else None
     opt = build_optimizer(model, s, device)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(s))
+    counts = Counts(len(data.streams))
+    totals = torch.zeros(counts.size, dtype=torch.float64, device=device)  # running, updated every step
 
-    start, totals = 0, {"tokens": 0, "predicted": 0, "examples": 0}
+    start = 0
     ckpt_path = latest_checkpoint(run_dir) if resume else None
     if resume and ckpt_path is None and d.main:
         say(f"no checkpoint in {run_dir / 'checkpoints'}: starting from step 0")
@@ -189,16 +255,19 @@ def train(s: TrainSettings, resume: bool = False, stop_at: int | None = None,
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
-        start, totals = ck["step"], ck["totals"]
-        torch.set_rng_state(ck["rng"]["torch"].cpu())
-        if device.type == "cuda" and ck["rng"].get("cuda") is not None:
-            torch.cuda.set_rng_state(ck["rng"]["cuda"].cpu())
+        start = ck["step"]
+        totals = torch.tensor(ck["totals"]["vector"], dtype=torch.float64, device=device)
+        if xlco is not None:
+            xlco.load_state_dict(ck["xlco"])
         if d.main:
             say(f"resumed from {ckpt_path.name} (step {start})")
     if d.main:
         run_dir.mkdir(parents=True, exist_ok=True)
         s.save(run_dir / SETTINGS_FILE)
         _truncate_metrics(run_dir / METRICS_FILE, start)
+        if attention != "dense":
+            say(f"attention: {attention} (unpadded rows" + (", no attention dropout)" if attention == "varlen"
+                                                             else ")"))
 
     ddp = DDP(model, device_ids=[device.index] if device.type == "cuda" else None) if d.world > 1 else None
     net = ddp or model
@@ -209,10 +278,12 @@ def train(s: TrainSettings, resume: bool = False, stop_at: int | None = None,
     peak = device_peak_flops(torch.cuda.get_device_name(device), s.peak_tflops) if device.type == "cuda" else None
     end = min(s.steps, stop_at) if stop_at is not None else s.steps
     stats = WindowStats(len(OBJECTIVE_NAMES), len(data.languages), device)
+    window = torch.zeros(counts.size, dtype=torch.float64, device=device)
     writer = _tensorboard(run_dir) if s.tensorboard and d.main else None
     progress = _progress(s.progress and d.main, start, end)
     metrics_f = open(run_dir / METRICS_FILE, "a", encoding="utf-8") if d.main else None
     prefetch = Prefetcher(maker, d.rank, start, end)
+    n_queries = 2 * s.xlco_pairs * s.grad_accum * d.world  # XLCO queries of a global step (both directions)
     last_loss = float("nan")
     window_t0 = time.perf_counter()
     window_steps = 0
@@ -223,43 +294,56 @@ def train(s: TrainSettings, resume: bool = False, stop_at: int | None = None,
             got, mbs = prefetch.get()
             assert got == step, (got, step)
             stats.wait += time.perf_counter() - t_wait
-            # Global number of predicted tokens of this step: the loss normaliser.
-            n_pred = _all_reduce(torch.tensor([float(sum(len(m.labels) for m in mbs))], device=device), d)
-            scale = d.world / n_pred.clamp_min(1.0)  # DDP averages gradients over ranks; undo that
+            step_counts = _all_reduce(torch.tensor(counts.of_step(mbs), dtype=torch.float64, device=device), d)
+            totals += step_counts
+            window += step_counts
+            # DDP averages gradients over ranks; `world /` undoes that so the loss is a global mean.
+            scale = d.world / step_counts[0].clamp_min(1.0)
+            keys = []
             for i, mb in enumerate(mbs):
                 mb = mb.to(device)
+                torch.manual_seed(mb.dropout_seed)
                 sync = ddp is None or i == len(mbs) - 1
                 with (contextlib.nullcontext() if sync else ddp.no_sync()), autocast:
-                    losses = net(mb.input_ids, mb.position_ids, mb.doc_ids, mb.pred_index, mb.labels,
-                                 mb.lang_ids if s.lang_embeddings else None)
-                (losses.sum() * scale).backward()
+                    out = net(mb.input_ids, mb.position_ids, mb.doc_ids, mb.pred_index, mb.labels,
+                              mb.lang_ids if s.lang_embeddings else None, layout=mb.layout, xlco=mb.xlco,
+                              xlco_layer=xlco.layer if xlco else 0, xlco_pooling=s.xlco_pooling)
+                    losses = out[0] if xlco else out
+                    loss = losses.sum() * scale
+                    if xlco is not None:
+                        xl, hits, k = xlco.losses(out[1], mb.xlco, autocast)
+                        loss = loss + xl.sum() * (s.xlco_weight * d.world / n_queries)
+                        stats.add_xlco(xl, hits)
+                        keys.append(k)
+                loss.backward()
                 stats.add(losses, mb)
-                stats.tokens += mb.n_tokens
-                totals["examples"] += mb.n_examples
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), s.grad_clip)
             opt.step()
             sched.step()
             opt.zero_grad(set_to_none=True)
+            if xlco is not None:
+                xlco.after_step(model, keys, d.world)
             window_steps += 1
             done = step + 1
             if done % s.log_every == 0 or done == end:
-                rec = _log_record(stats, d, data, s, model.config, done, window_t0, window_steps, totals,
-                                  sched.get_last_lr()[0], float(grad_norm), peak)
+                rec = _log_record(stats, d, data, s, model.config, done, window_t0, window_steps, counts, window,
+                                  totals, sched.get_last_lr()[0], float(grad_norm), peak)
                 last_loss = rec["loss"]
                 if metrics_f is not None:
                     metrics_f.write(json.dumps(rec, sort_keys=True) + "\n")
                     metrics_f.flush()
                 if writer is not None:
-                    for k in ("loss", "lr", "grad_norm", "tokens_per_s", "data_wait_pct"):
-                        writer.add_scalar(f"train/{k}", rec[k], done)
-                    for k, v in rec["loss_by_objective"].items():
-                        writer.add_scalar(f"loss_objective/{k}", v, done)
+                    for k_ in ("loss", "lr", "grad_norm", "tokens_per_s", "data_wait_pct"):
+                        writer.add_scalar(f"train/{k_}", rec[k_], done)
+                    for k_, v in rec["loss_by_objective"].items():
+                        writer.add_scalar(f"loss_objective/{k_}", v, done)
                 if progress is not None:
                     progress.update(done, rec)
                 stats.reset()
+                window.zero_()
                 window_t0, window_steps = time.perf_counter(), 0
             if done % s.ckpt_every == 0 or done == end:
-                _checkpoint(run_dir, done, model, opt, sched, s, d, totals, maker)
+                _checkpoint(run_dir, done, model, opt, sched, s, d, counts, totals, maker, xlco)
     finally:
         prefetch.close()
         if progress is not None:
@@ -268,45 +352,57 @@ def train(s: TrainSettings, resume: bool = False, stop_at: int | None = None,
             metrics_f.close()
         if writer is not None:
             writer.close()
-    return {"steps": end, "start_step": start, "tokens": totals["tokens"], "predicted": totals["predicted"],
-            "examples": totals["examples"], "loss": last_loss, "run_dir": str(run_dir), "world": d.world,
-            "device": str(device)}
+    t = counts.describe(totals.cpu().tolist(), data)
+    return {"steps": end, "start_step": start, "tokens": t["tokens"], "predicted": t["predicted"],
+            "examples": t["examples"], "by_objective": t["by_objective"], "by_stream": t["by_stream"],
+            "loss": last_loss, "run_dir": str(run_dir), "world": d.world, "device": str(device),
+            "attention": attention}
 
 
 def _log_record(stats: WindowStats, d: Dist, data: TokenData, s: TrainSettings, mc: ModelConfig, step: int,
-                t0: float, n_steps: int, totals: dict, lr: float, grad_norm: float, peak: float | None) -> dict:
+                t0: float, n_steps: int, counts: Counts, window: torch.Tensor, totals: torch.Tensor, lr: float,
+                grad_norm: float, peak: float | None) -> dict:
     loss = _all_reduce(stats.loss.clone(), d).cpu().numpy().reshape(len(OBJECTIVE_NAMES), -1)
     count = _all_reduce(stats.count.clone(), d).cpu().numpy().reshape(len(OBJECTIVE_NAMES), -1)
-    side = _all_reduce(torch.tensor([float(stats.tokens), stats.wait], dtype=torch.float64, device=stats.device),
-                       d).cpu().numpy()
-    tokens, wait = int(side[0]), float(side[1]) / d.world
+    side = _all_reduce(torch.cat([stats.xlco, torch.tensor([stats.wait], dtype=torch.float64,
+                                                           device=stats.device)]), d).cpu().numpy()
+    xl_loss, xl_hits, xl_n, wait = float(side[0]), float(side[1]), float(side[2]), float(side[3]) / d.world
+    w = counts.describe(window.cpu().tolist(), data)
     elapsed = max(time.perf_counter() - t0, 1e-9)
-    n_pred = int(count.sum())
-    totals["tokens"] += tokens
-    totals["predicted"] += n_pred
+    tokens, n_pred = w["tokens"], int(count.sum())
     by_obj = {OBJECTIVE_NAMES[o]: float(loss[o].sum() / count[o].sum()) for o in range(len(OBJECTIVE_NAMES))
               if count[o].sum() > 0}
+    if xl_n > 0:
+        by_obj["xlco"] = xl_loss / xl_n
     by_lang = {data.languages[g]: float(loss[:, g].sum() / count[:, g].sum()) for g in range(len(data.languages))
                if count[:, g].sum() > 0}
     rec = {"step": step, "loss": float(loss.sum() / max(n_pred, 1)), "lr": lr, "grad_norm": grad_norm,
-           "tokens": tokens, "predicted": n_pred, "tokens_per_s": tokens / elapsed,
+           "tokens": tokens, "predicted": n_pred, "examples": w["examples"], "tokens_per_s": tokens / elapsed,
            "predicted_per_s": n_pred / elapsed, "data_wait_pct": 100.0 * wait / elapsed,
-           "step_time_s": elapsed / max(n_steps, 1), "loss_by_objective": by_obj, "loss_by_lang": by_lang}
+           "step_time_s": elapsed / max(n_steps, 1), "loss_by_objective": by_obj, "loss_by_lang": by_lang,
+           "examples_by_objective": {k: v["examples"] for k, v in w["by_objective"].items()},
+           "tokens_by_objective": {k: v["tokens"] for k, v in w["by_objective"].items()},
+           "examples_by_stream": {k: v["examples"] for k, v in w["by_stream"].items()},
+           "tokens_by_stream": {k: v["tokens"] for k, v in w["by_stream"].items()},
+           "totals": counts.describe(totals.cpu().tolist(), data), "schedule": state_at(s, step - 1)}
+    if xl_n > 0:
+        rec["xlco_accuracy"] = xl_hits / xl_n
     if peak:
         rec["mfu"] = mfu(mc, s.seq_len, n_pred / max(tokens, 1), tokens / elapsed, peak, d.world)
     return rec
 
 
-def _checkpoint(run_dir: Path, step: int, model: Encoder, opt, sched, s: TrainSettings, d: Dist, totals: dict,
-                maker: BatchMaker) -> None:
+def _checkpoint(run_dir: Path, step: int, model: Encoder, opt, sched, s: TrainSettings, d: Dist, counts: Counts,
+                totals: torch.Tensor, maker: BatchMaker, xlco: Xlco | None) -> None:
     if d.main:
+        vector = totals.cpu().tolist()
         state = {
             "step": step, "model": model.state_dict(), "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict(), "settings": s.to_dict(), "totals": dict(totals),
+            "scheduler": sched.state_dict(), "settings": s.to_dict(),
+            "totals": {"vector": vector, **counts.describe(vector, maker.data)},
             "model_config": model.config.__dict__, "languages": maker.data.languages,
             "sampler": maker.sampler.state_dict(), "world_x_accum": d.world * s.grad_accum,
-            "rng": {"torch": torch.get_rng_state(),
-                    "cuda": torch.cuda.get_rng_state() if torch.cuda.is_available() else None},
+            "schedule": state_at(s, step), "xlco": xlco.state_dict() if xlco is not None else None,
         }
         save_checkpoint(run_dir, step, state, s.keep_checkpoints)
     if d.world > 1:
@@ -315,7 +411,10 @@ def _checkpoint(run_dir: Path, step: int, model: Encoder, opt, sched, s: TrainSe
 
 # Settings that change which batches are drawn or what the model is: a resume must not change them.
 _RESUME_KEYS = ("seed", "size", "seq_len", "batch_rows", "objective_weights", "languages", "mask_rate",
-                "entity_masking", "entity_prob", "holdout_permille", "lang_embeddings", "max_positions")
+                "mask_token_frac", "random_token_frac", "entity_masking", "entity_prob", "holdout_permille",
+                "lang_embeddings", "max_positions", "xlco_weight", "xlco_pairs", "xlco_negatives", "xlco_queue",
+                "xlco_momentum", "xlco_temperature", "xlco_layer", "xlco_pooling", "alpha_schedule",
+                "mask_rate_schedule", "language_phases", "strip_markers")
 
 
 def _check_compatible(saved: dict, s: TrainSettings, saved_wa: int | None, wa: int) -> None:

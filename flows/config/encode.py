@@ -19,8 +19,11 @@ class EncodeConfig(BaseModel):
         default_factory=lambda: ["codeswitch/alm", "codeswitch/dict"], description="cs input product dirs"
     )
     entity: str = Field("codeswitch/entitycs", description="entity input product dir under OUT")
-    max_tokens: int = Field(254, ge=8, description="mlm block length without <s> </s>")
-    tlm_max_tokens_per_side: int = Field(100, ge=1, description="longer pairs are dropped (XLM: 100)")
+    max_tokens: int = Field(254, ge=8, description=(
+        "longest example without <s> </s>: documents are split into mlm blocks of at most this; longer cs / "
+        "entity samples are dropped (too_long). train.seq_len must be >= max_tokens + 2"))
+    tlm_max_tokens_per_side: int = Field(100, ge=1, description=(
+        "pairs with a longer side are dropped (too_long; XLM: 100). train.seq_len must be >= 2 × this + 4"))
     alpha: float = Field(0.3, ge=0.0, le=1.0, description="smoothing exponent written to sampling.json")
     compression: Literal["none", "lz4"] = Field("none", description="Arrow IPC buffer compression")
     target_shard_mb: float = Field(128.0, gt=0)

@@ -19,6 +19,7 @@ import sentencepiece as spm
 from pipelines.encode.blocks import PieceTables, boundary_ranks, split_blocks
 from pipelines.tokenizer.proto import with_dummy_prefix
 from pipelines.tokenizer.sources import lines_of
+from schemas.tokens import parent_hash
 
 Piece = tuple[str, bool]  # (text, encode with the dummy '▁' prefix)
 
@@ -87,12 +88,12 @@ class Dropped:
     detail: str = ""
 
 
-def example(example_id: str, objective: str, lang: str, ids: np.ndarray, lang2: str | None = None,
-            segment_start: int = -1, spans: list[dict] | None = None) -> dict:
+def example(example_id: str, parent_id: str, objective: str, lang: str, ids: np.ndarray,
+            lang2: str | None = None, segment_start: int = -1, spans: list[dict] | None = None) -> dict:
     """A TOKENS record; input_ids stays an int32 array (pipelines.encode.write turns it into Arrow)."""
-    return {"example_id": example_id, "objective": objective, "lang": lang, "lang2": lang2,
-            "input_ids": ids, "segment_start": segment_start, "entity_spans": spans,
-            "n_tokens": len(ids)}
+    return {"example_id": example_id, "parent_id": parent_id, "parent_hash": parent_hash(parent_id),
+            "objective": objective, "lang": lang, "lang2": lang2, "input_ids": ids,
+            "segment_start": segment_start, "entity_spans": spans, "n_tokens": len(ids)}
 
 
 # --- mlm: documents -----------------------------------------------------------------------------
@@ -155,7 +156,7 @@ def finish_pair(pair: dict, ids: list[np.ndarray], max_per_side: int) -> dict | 
         return Dropped("empty")
     if len(src) > max_per_side or len(tgt) > max_per_side:
         return Dropped("too_long", f"{len(src)}/{len(tgt)} tokens > {max_per_side} per side")
-    return example(pair["pair_id"], "tlm", pair["src_lang"], np.concatenate([src, tgt]),
+    return example(pair["pair_id"], pair["pair_id"], "tlm", pair["src_lang"], np.concatenate([src, tgt]),
                    lang2=pair["tgt_lang"], segment_start=len(src))
 
 
@@ -187,8 +188,10 @@ def plan_spans(text: str, spans: list[dict]) -> list[Piece]:
     return pieces
 
 
-def finish_spans(cs_id: str, objective: str, lang: str, ids: list[np.ndarray]) -> dict | Dropped:
-    """ids of gap, span, gap, … → one example whose entity_spans are the spans' token ranges."""
+def finish_spans(cs_id: str, parent_id: str, objective: str, lang: str, ids: list[np.ndarray],
+                 max_tokens: int) -> dict | Dropped:
+    """ids of gap, span, gap, … → one example whose entity_spans are the spans' token ranges.
+    A sample longer than max_tokens is dropped (too_long), never cut: a cut could split a span."""
     lengths = [len(x) for x in ids]
     offsets = np.cumsum([0] + lengths).tolist()
     spans = [{"start": offsets[k], "end": offsets[k + 1]} for k in range(1, len(ids), 2)]
@@ -197,7 +200,9 @@ def finish_spans(cs_id: str, objective: str, lang: str, ids: list[np.ndarray]) -
     all_ids = np.concatenate(ids) if ids else np.empty(0, dtype=np.int32)
     if not len(all_ids):
         return Dropped("empty")
-    return example(cs_id, objective, lang, all_ids, spans=spans)
+    if len(all_ids) > max_tokens:
+        return Dropped("too_long", f"{len(all_ids)} tokens > encode.max_tokens {max_tokens}")
+    return example(cs_id, parent_id, objective, lang, all_ids, spans=spans)
 
 
 def sample_lang(sample: dict, objective: str) -> str:

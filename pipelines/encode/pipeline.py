@@ -23,7 +23,7 @@ from pipelines.encode import examples as ex
 from pipelines.encode.write import ExampleColumns, WriteTokenShards
 from pipelines.shards import DEFAULT_TARGET_SHARD_BYTES, WriteShards, filesystem, iter_shard_batches
 from schemas.documents import REJECTS
-from schemas.tokens import OBJECTIVES
+from schemas.tokens import OBJECTIVES, parent_hash
 
 STAGE = "encode"
 STEP = "EncodeTokens"
@@ -31,15 +31,15 @@ UNITS = {"mlm": "docs", "tlm": "pairs", "cs": "cs_samples", "entity": "entity_sa
 COLUMNS = {
     "mlm": ["doc_id", "lang", "text"],
     "tlm": ["pair_id", "src_lang", "tgt_lang", "src_text", "tgt_text"],
-    "cs": ["cs_id", "matrix_lang", "text", "spans"],
-    "entity": ["cs_id", "matrix_lang", "text", "spans"],
+    "cs": ["cs_id", "parent_id", "matrix_lang", "text", "spans"],
+    "entity": ["cs_id", "parent_id", "matrix_lang", "text", "spans"],
 }
 ID_FIELD = {"mlm": "doc_id", "tlm": "pair_id", "cs": "cs_id", "entity": "cs_id"}
 
 
 @dataclass(frozen=True)
 class EncodeSettings:
-    max_tokens: int = 254
+    max_tokens: int = 254  # longest mlm block / cs / entity example, without <s> </s>
     tlm_max_tokens_per_side: int = 100
     languages: frozenset[str] | None = None  # None: every language
     spm_threads: int = 1
@@ -85,7 +85,8 @@ def plan(objective: str, row: dict, s: EncodeSettings) -> list[ex.Piece] | ex.Dr
 def finish(objective: str, row: dict, ids, s: EncodeSettings) -> dict | ex.Dropped:
     if objective == "tlm":
         return ex.finish_pair(row, ids, s.tlm_max_tokens_per_side)
-    return ex.finish_spans(row["cs_id"], objective, ex.sample_lang(row, objective), ids)
+    return ex.finish_spans(row["cs_id"], row["parent_id"], objective, ex.sample_lang(row, objective), ids,
+                           s.max_tokens)
 
 
 @dataclass
@@ -119,14 +120,20 @@ def encode_documents(cols: dict[str, list], enc: ex.Encoder, s: EncodeSettings) 
     # The blocks tile flat in order (a document without tokens adds none), so a one-language batch
     # (the usual case: one input shard per language) takes flat as it is.
     partitions = sorted(set(block_langs))  # an mlm example's partition is its language
+    parents = [doc_ids[i] for i in rows]  # every block of a document has the document as parent
+    doc_hash = np.array([parent_hash(doc_ids[i]) for i in wanted], dtype=np.uint64)  # once per document
+    hashes = doc_hash[blocks.doc] if len(blocks.doc) else np.empty(0, dtype=np.uint64)
     for lang in partitions:
-        part_ids, values, part_lengths = example_ids, flat, lengths
+        part_ids, part_parents, part_hashes, values, part_lengths = example_ids, parents, hashes, flat, lengths
         if len(partitions) > 1:
             mine = np.array([x == lang for x in block_langs], dtype=bool)
             part_ids = [x for x, m in zip(example_ids, mine.tolist(), strict=True) if m]
+            part_parents = [x for x, m in zip(parents, mine.tolist(), strict=True) if m]
+            part_hashes = hashes[mine]
             values, part_lengths = flat[np.repeat(mine, lengths)], lengths[mine]
         out.examples[lang] = ExampleColumns()
-        out.examples[lang].extend_plain("mlm", part_ids, [lang] * len(part_ids), values, part_lengths)
+        out.examples[lang].extend_plain("mlm", part_ids, part_parents, part_hashes, [lang] * len(part_ids), values,
+                                        part_lengths)
     return out
 
 
@@ -220,7 +227,8 @@ def build_encode(
         if not inputs.get(obj):
             continue  # nothing can reach this writer; the stage creates the empty product dir
         _ = results[obj] | f"Write_{obj}" >> WriteTokenShards(
-            posixpath.join(out_root, obj), target_shard_bytes=target_shard_bytes, compression=compression)
+            posixpath.join(out_root, obj), target_shard_bytes=target_shard_bytes, compression=compression,
+            stage=STAGE, shuffle_name=f"tokens_{obj}")
     _ = results[REJECTS_TAG] | "WriteRejects" >> WriteShards(
         rejects_dir, REJECTS, lambda r: r["reason"], "reject_id", target_shard_bytes=target_shard_bytes,
         fmt="parquet")

@@ -22,6 +22,7 @@ import pyarrow.ipc as ipc
 
 from pipelines.ids import stable_hash64
 from pipelines.shards import DEFAULT_TARGET_SHARD_BYTES, write_table
+from pipelines.shuffle import CountedGroupByKey
 from schemas.tokens import TOKENS
 
 Chunk = tuple[bytes, int]  # (Arrow IPC stream of TOKENS rows, Σ approx_bytes of those rows)
@@ -34,6 +35,8 @@ class ExampleColumns:
     array (or list of ints) each."""
 
     example_id: list[str] = field(default_factory=list)
+    parent_id: list[str] = field(default_factory=list)
+    parent_hash: list[np.ndarray] = field(default_factory=list)  # uint64 pieces, in order
     objective: list[str] = field(default_factory=list)
     lang: list[str] = field(default_factory=list)
     lang2: list[str | None] = field(default_factory=list)
@@ -44,17 +47,20 @@ class ExampleColumns:
 
     def add(self, e: dict) -> None:
         """Append one example dict (pipelines.encode.examples.example)."""
-        for name in ("example_id", "objective", "lang", "lang2", "segment_start", "entity_spans"):
+        for name in ("example_id", "parent_id", "objective", "lang", "lang2", "segment_start", "entity_spans"):
             getattr(self, name).append(e[name])
+        self.parent_hash.append(np.array([e["parent_hash"]], dtype=np.uint64))
         self.id_values.append(np.asarray(e["input_ids"], dtype=np.int32))
         self.id_lengths.append(np.array([len(e["input_ids"])], dtype=np.int32))
 
-    def extend_plain(self, objective: str, example_ids: list[str], langs: list[str], values: np.ndarray,
-                     lengths: np.ndarray) -> None:
+    def extend_plain(self, objective: str, example_ids: list[str], parent_ids: list[str], parent_hashes: np.ndarray,
+                     langs: list[str], values: np.ndarray, lengths: np.ndarray) -> None:
         """Append examples with no lang2, segment or spans (mlm blocks): their ids are `values`
         cut into `lengths`."""
         n = len(example_ids)
         self.example_id += example_ids
+        self.parent_id += parent_ids
+        self.parent_hash.append(parent_hashes.astype(np.uint64, copy=False))
         self.objective += [objective] * n
         self.lang += langs
         self.lang2 += [None] * n
@@ -72,7 +78,8 @@ class ExampleColumns:
     def approx_bytes(self) -> int:
         """Σ pipelines.shards.approx_bytes(example) (what WriteShards sizes shards by), summed column
         by column: strings count their length, lists 8 per item, anything else (None too) 8."""
-        return (sum(map(len, self.example_id)) + sum(map(len, self.objective)) + sum(map(len, self.lang))
+        return (sum(map(len, self.example_id)) + sum(map(len, self.parent_id)) + 8 * len(self)  # + parent_hash
+                + sum(map(len, self.objective)) + sum(map(len, self.lang))
                 + sum(len(x) if x is not None else 8 for x in self.lang2)
                 + 8 * int(self.n_tokens().sum(dtype=np.int64)) + 16 * len(self)  # + segment_start, n_tokens
                 + sum(8 * len(x) if x is not None else 8 for x in self.entity_spans))
@@ -88,6 +95,9 @@ class ExampleColumns:
         types = {f.name: f.type for f in TOKENS}
         cols = {
             "example_id": pa.array(self.example_id, types["example_id"]),
+            "parent_id": pa.array(self.parent_id, types["parent_id"]),
+            "parent_hash": pa.array(np.concatenate(self.parent_hash) if self.parent_hash else np.empty(0, np.uint64),
+                                    types["parent_hash"]),
             "objective": pa.array(self.objective, types["objective"]),
             "lang": pa.array(self.lang, types["lang"]),
             "lang2": pa.array(self.lang2, types["lang2"]),
@@ -147,8 +157,9 @@ class WriteTokenShards(beam.PTransform):
     """(partition, Chunk) elements → product_dir/<partition>/part-NNNNN.arrow (see module doc)."""
 
     def __init__(self, product_dir: str, target_shard_bytes: int = DEFAULT_TARGET_SHARD_BYTES,
-                 compression: str | None = None):
+                 compression: str | None = None, stage: str = "encode", shuffle_name: str = "tokens"):
         super().__init__()
+        self.stage, self.shuffle_name = stage, shuffle_name  # counters shuffle.<shuffle_name>.bytes/elements
         self.product_dir = product_dir
         self.target = max(1, int(target_shard_bytes))
         self.compression = compression
@@ -164,6 +175,6 @@ class WriteTokenShards(beam.PTransform):
         return (
             chunks
             | "SplitByShard" >> beam.FlatMap(split_chunk, counts=beam.pvalue.AsDict(counts))
-            | "GroupShard" >> beam.GroupByKey()
+            | "GroupShard" >> CountedGroupByKey(self.stage, self.shuffle_name)
             | "Write" >> beam.MapTuple(lambda key, cs: write_chunks(key, list(cs), product_dir, compression))
         )
