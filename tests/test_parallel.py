@@ -31,9 +31,16 @@ def test_moses_reader_and_line_count_mismatch(tmp_path):
     assert recs[0]["src_text"] == "Guten Morgen." and recs[0]["offset"] == 1
     assert recs[1]["reason"] == "bad_encoding" and recs[1]["offset"] == 2 and recs[1]["source"] == str(de)
     en.write_text("Good morning.\nGreetings.\nOne more.\n", encoding="utf-8")
-    with pytest.raises(ParallelInputError) as e:
-        check_spec(spec)
-    assert str(de) in str(e.value) and str(en) in str(e.value) and "2 lines" in str(e.value) and "3" in str(e.value)
+    check_spec(spec)  # reads first lines only: a length mismatch is found while reading
+    bad = [r for r in read_input(spec) if r.get("reason") == "length_mismatch"]
+    assert len(bad) == 1 and bad[0]["source"] == str(en) and bad[0]["offset"] == 3
+    assert str(de) in bad[0]["detail"] and str(en) in bad[0]["detail"] and "has 2 lines" in bad[0]["detail"]
+    assert f"{en} has 3" in bad[0]["detail"]
+    de.write_text("a\nb\nc\n", encoding="utf-8")  # the source side longer by exactly one line
+    en.write_text("a\nb\n", encoding="utf-8")
+    recs = list(read_input(spec))
+    assert [r.get("reason") for r in recs] == [None, None, "length_mismatch"]
+    assert f"{de} has 3 lines, {en} has 2" in recs[-1]["detail"]
 
 
 def test_tsv_reader_malformed_line_has_line_number(tmp_path):

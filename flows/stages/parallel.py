@@ -106,9 +106,23 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
     products = [Product(PRODUCTS[n][0], PRODUCTS[n][1]) for n in names]
 
     def body(staging: str) -> dict[str, int]:
-        return run_beam(cfg, STAGE, lambda p: build_parallel(p, specs, s, staging))
+        counters = run_beam(cfg, STAGE, lambda p: build_parallel(p, specs, s, staging))
+        if counters.get(f"pairs.dropped.{LENGTH_MISMATCH}"):  # found while reading: stop before committing
+            raise InputError(_mismatch_message(posixpath.join(staging, PRODUCTS["rejects"][0], LENGTH_MISMATCH)))
+        return counters
 
     return run_stage(cfg, STAGE, cfg.parallel, fingerprints, products, body, force=force, log_fn=log_fn)
+
+
+LENGTH_MISMATCH = "length_mismatch"
+
+
+def _mismatch_message(reason_dir: str) -> str:
+    """One line from the length_mismatch rejects (one row per Moses pair of unequal files)."""
+    from pipelines.shards import records
+
+    details = sorted({r["detail"] for r in records(reason_dir)})
+    return details[0] + (f" (and {len(details) - 1} more Moses pairs of unequal length)" if len(details) > 1 else "")
 
 
 def _partitions(cfg: Config, rel: str) -> dict[str, int]:

@@ -1,14 +1,17 @@
 """Readers of parallel corpora: Moses file pairs, TSV, TMX, JSONL and Parquet.
 
 Each reader yields, per input record, either a raw pair dict or a reject dict (key "reason"), so the
-Beam wrapper counts every record once as `pairs.read`. Unrecoverable problems a user can fix (Moses
-files of different lengths, a missing column) raise ParallelInputError naming the file(s).
+Beam wrapper counts every record once as `pairs.read`. Every reader streams its file (Parquet by
+record batch, local or remote). Problems a user can fix that make a whole input unreadable (a missing
+file or column) raise ParallelInputError naming the file(s) before the pipeline starts; the preflight
+reads only what it must (a file's first line, a Parquet footer). Moses files of different lengths are
+found while reading: one reject `length_mismatch` naming both files and their line counts, which the
+stage turns into one error line (flows/stages/parallel.py).
 """
 
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import os
 import re
@@ -134,28 +137,37 @@ def open_binary(path: str):
     return gzip.GzipFile(fileobj=raw) if path.endswith(".gz") else raw
 
 
-def _count_lines(path: str) -> int:
-    with open_binary(path) as f:
-        return sum(1 for _ in f)
+def _exists(path: str) -> bool:
+    if "://" in path:
+        from apache_beam.io.filesystems import FileSystems
+
+        return FileSystems.exists(path)
+    return os.path.isfile(path)
+
+
+def _first_line(path: str) -> None:
+    """Read a file's first line (decompressing a .gz): raises ParallelInputError when it cannot."""
+    try:
+        with open_binary(path) as f:
+            f.readline()
+    except (OSError, EOFError) as e:
+        raise ParallelInputError(f"{path}: cannot be read ({e}); check the file in parallel.inputs") from e
 
 
 def check_spec(spec: InputSpec) -> None:
-    """Fail before the pipeline starts on problems that make a whole input unreadable."""
+    """Fail before the pipeline starts on problems that make a whole input unreadable. Reads only
+    what it must: each file's first line, a Parquet footer (never a whole file)."""
     for p in spec.sources:
-        if "://" not in p and not os.path.isfile(p):
+        if not _exists(p):
             raise ParallelInputError(f"parallel input not found: {p} (check the path in parallel.inputs)")
     if spec.format == "moses":
-        n_src, n_tgt = _count_lines(spec.src_path), _count_lines(spec.tgt_path)
-        if n_src != n_tgt:
-            raise ParallelInputError(
-                f"Moses files differ in length: {spec.src_path} has {n_src} lines, {spec.tgt_path} has {n_tgt}; "
-                "the two sides of a Moses corpus must be line-aligned"
-            )
+        _first_line(spec.src_path)
+        _first_line(spec.tgt_path)
     if spec.format == "parquet":
         import pyarrow.parquet as pq
 
         with open_binary(spec.path) as f:
-            names = pq.ParquetFile(io.BytesIO(f.read()) if "://" in spec.path else f).schema_arrow.names
+            names = pq.ParquetFile(f).schema_arrow.names  # the footer only
         missing = [c for c in (spec.src_field, spec.tgt_field) if c not in names]
         if missing:
             raise ParallelInputError(
@@ -185,7 +197,11 @@ def _decode(b: bytes) -> str | None:
 def read_moses(spec: InputSpec) -> Iterator[dict]:
     with open_binary(spec.src_path) as fs, open_binary(spec.tgt_path) as ft:
         n = 0
-        for n, (bs, bt) in enumerate(zip(fs, ft, strict=False), start=1):  # lengths checked below
+        while True:
+            bs, bt = fs.readline(), ft.readline()  # both sides every time: zip() would drop a line
+            if not bs or not bt:
+                break
+            n += 1
             s, t = _decode(bs), _decode(bt)
             if s is None or t is None:
                 bad = spec.src_path if s is None else spec.tgt_path
@@ -193,13 +209,16 @@ def read_moses(spec: InputSpec) -> Iterator[dict]:
                                  (bs if s is None else bt).decode("utf-8", "replace"))
                 continue
             yield raw_pair(spec, spec.src_path, n, s, t)
-        rest_s, rest_t = fs.readline(), ft.readline()
-        if rest_s or rest_t:
-            longer = spec.src_path if rest_s else spec.tgt_path
-            raise ParallelInputError(
-                f"Moses files differ in length: {longer} continues after line {n} where "
-                f"{spec.tgt_path if rest_s else spec.src_path} ends"
-            )
+        if bs or bt:  # one side goes on: count the rest of it for the message, then one reject
+            longer, stream = (spec.src_path, fs) if bs else (spec.tgt_path, ft)
+            total = n + 1 + sum(1 for _ in stream)
+            n_src, n_tgt = (total, n) if bs else (n, total)
+            yield bad_record(spec, longer, n + 1, "length_mismatch", moses_mismatch(spec, n_src, n_tgt))
+
+
+def moses_mismatch(spec: InputSpec, n_src: int, n_tgt: int) -> str:
+    return (f"Moses files differ in length: {spec.src_path} has {n_src} lines, {spec.tgt_path} has {n_tgt}; "
+            "the two sides of a Moses corpus must be line-aligned")
 
 
 def read_tsv(spec: InputSpec) -> Iterator[dict]:
@@ -241,7 +260,7 @@ def read_parquet(spec: InputSpec) -> Iterator[dict]:
     import pyarrow.parquet as pq
 
     with open_binary(spec.path) as f:
-        pf = pq.ParquetFile(io.BytesIO(f.read()) if "://" in spec.path else f)
+        pf = pq.ParquetFile(f)  # a seekable stream, local or remote: read by record batch, never whole
         row = 0
         for batch in pf.iter_batches(columns=[spec.src_field, spec.tgt_field], batch_size=8192):
             cols = batch.to_pydict()
