@@ -183,7 +183,8 @@ def test_components_converge_or_fail_loudly(tmp_path):
     with beam.Pipeline(runner="FnApiRunner") as p:
         (p | beam.Create(edges) | ConnectedComponents(max_rounds=12, stage="mono")
          | beam.Map(json.dumps) | beam.io.WriteToText(str(tmp_path / "cc")))
-    got = dict(tuple(json.loads(line)) for f in glob.glob(str(tmp_path / "cc*")) for line in open(f))
+    got = {m[1]: [r[1], size] for m, (r, size) in
+           (json.loads(line) for f in glob.glob(str(tmp_path / "cc*")) for line in open(f))}
     ref = components_reference(edges)
     assert got == {v[1]: [r[1], 200 if r[1] != "z1" else 2] for v, r in ref.items()}
     with pytest.raises(Exception, match="raise neardup.max_rounds"):

@@ -60,5 +60,12 @@ class MonoConfig(BaseModel):
     min_chars_after_dedup: int = Field(50, ge=0, description="documents shorter after line dedup are dropped")
     min_words_after_dedup: int = Field(10, ge=0, description="documents with fewer words after line dedup are dropped")
     target_shard_mb: float = Field(64.0, gt=0, description="target size of a documents/ shard")
-    batch_size: int = Field(256, ge=1, description="documents per batch from ReadWarc to DedupLines (one fastText call each)")
-    dedup_partitions: int = Field(32, ge=1, description="hash partitions of the exact-dedup keys; memory per partition ∝ 1/n, raise it for large crawls")
+    batch_size: int = Field(256, ge=1, description="documents per LID / quality batch (one fastText call each)")
+    chunk_mb: float = Field(
+        128.0, gt=0, description="text per intermediate chunk of pass 1 (the unit decisions are routed back to; "
+        "bounds pass-2 memory per worker)"
+    )
+    dedup_keys_per_range: int = Field(
+        2_000_000, ge=1, description="keys per reducer of the dedup shuffles: the number of key ranges is "
+        "total keys / this, so reducers stay this size whatever the crawl (memory ≈ 30 bytes per key)"
+    )

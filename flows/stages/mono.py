@@ -11,13 +11,14 @@ from schemas.documents import DOCUMENTS, REJECTS
 STAGE = "mono"
 DOCUMENTS_DIR = "documents"
 REJECTS_DIR = "rejects/mono"
+WORK_DIR = "_work"  # chunks and pieces of the two passes; removed with the staging area
 
 
 def enabled(cfg: Config) -> bool:
     return bool(cfg.mono.inputs)
 
 
-def make_params(cfg: Config, files: list[str], staging_root: str):
+def make_params(cfg: Config, inputs: list[tuple[str, str]], staging_root: str):
     """pipelines.mono.params.MonoParams from the config (plain values for the Beam workers)."""
     from pipelines.mono.params import LidParams, MonoParams
     from pipelines.quality import QualityFilters
@@ -25,16 +26,12 @@ def make_params(cfg: Config, files: list[str], staging_root: str):
     m = cfg.mono
     neardup = None
     if cfg.neardup.enabled:
-        try:
-            import pipelines.neardup.transform  # noqa: F401
-        except ModuleNotFoundError as e:
-            raise ConfigError("neardup.enabled is true but pipelines.neardup is not installed; "
-                              "set neardup.enabled: false") from e
         neardup = cfg.neardup.to_params()
     return MonoParams(
-        files=tuple(files),
+        inputs=tuple(inputs),
         out_documents=posixpath.join(staging_root, DOCUMENTS_DIR),
         out_rejects=posixpath.join(staging_root, REJECTS_DIR),
+        work_dir=posixpath.join(staging_root, WORK_DIR),
         lid=LidParams(model_path=m.lid_model_path, threshold=m.lid_threshold, thresholds=dict(m.lid_thresholds),
                       languages=tuple(m.languages), per_line=m.lid_per_line),
         quality=QualityFilters(**m.quality.model_dump()),
@@ -46,19 +43,26 @@ def make_params(cfg: Config, files: list[str], staging_root: str):
         min_words_after_dedup=m.min_words_after_dedup,
         target_shard_bytes=int(m.target_shard_mb * (1 << 20)),
         batch_size=m.batch_size,
-        dedup_partitions=m.dedup_partitions,
+        chunk_bytes=int(m.chunk_mb * (1 << 20)),
+        dedup_keys_per_range=m.dedup_keys_per_range,
         neardup=neardup,
     )
 
 
-def check_inputs(cfg: Config) -> list[str]:
-    """Expanded input files; ConfigError for a pattern matching nothing, an unknown format or a bad
-    LID model — caught here, before any worker starts."""
+def check_inputs(cfg: Config) -> list[tuple[str, str]]:
+    """(path, source name) of every input file, sorted by name; ConfigError for a pattern matching
+    nothing, an unknown format or a bad LID model — caught here, before any worker starts.
+
+    The source name is the path relative to its pattern's root (the URI as given for remote files), so
+    the same crawl in another folder gives the same shards."""
     from pipelines.lid import LanguageIdentifier, LidModelError
     from pipelines.mono.read_docs import UnknownFormatError, detect_format
 
-    files = expand_inputs(cfg.mono.inputs, "mono.inputs")
-    for f in files:
+    inputs: dict[str, str] = {}
+    for pattern in cfg.mono.inputs:
+        for f in expand_inputs([pattern], "mono.inputs"):
+            inputs.setdefault(f, source_name(f, pattern))
+    for f in inputs:
         try:
             detect_format(f)
         except UnknownFormatError as e:
@@ -67,18 +71,28 @@ def check_inputs(cfg: Config) -> list[str]:
         LanguageIdentifier(cfg.mono.lid_model_path)
     except LidModelError as e:
         raise ConfigError(f"mono.lid_model_path: {e}") from e
-    return files
+    return sorted(inputs.items(), key=lambda kv: (kv[1], kv[0]))
+
+
+def source_name(path: str, pattern: str) -> str:
+    """What records read from `path` carry as `source` (pipelines.mono.sources.display_source)."""
+    from pipelines.mono.sources import SourceOutsidePatternError, display_source
+
+    try:
+        return display_source(path, pattern)
+    except SourceOutsidePatternError as e:
+        raise ConfigError(f"mono.inputs: {e}") from e
 
 
 def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
-    files = check_inputs(cfg)
-    fingerprints = {f: fingerprint_file(f) for f in files}
+    inputs = check_inputs(cfg)
+    fingerprints = {source: fingerprint_file(path) for path, source in inputs}
     section = {"mono": cfg.mono.model_dump(mode="json"), "neardup": cfg.neardup.model_dump(mode="json")}
 
     def body(staging_root: str) -> dict[str, int]:
         from pipelines.mono.build import build_mono
 
-        params = make_params(cfg, files, staging_root)
+        params = make_params(cfg, inputs, staging_root)
         return run_beam(cfg, STAGE, lambda p: build_mono(p, params))
 
     return run_stage(cfg, STAGE, section, fingerprints,
@@ -89,23 +103,24 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
 # ------------------------------------------------------------------------------------------ summary
 
 
-def language_stats(documents_dir: str) -> dict[str, dict]:
-    """Per language: kept docs, mean LID score, near-dup clusters with more than one member."""
-    from pipelines.shards import iter_shard_batches
-    from schemas.manifest import list_shards
-
+def language_stats(counters: dict[str, int]) -> dict[str, dict]:
+    """Per language, from the stage's counters (never a scan of the documents): kept docs, mean LID
+    score, near-dup clusters (kept documents standing for more than one), mean line_lang_frac."""
     stats: dict[str, dict] = {}
-    columns = ["lang", "lang_score", "dup_cluster_id", "dup_cluster_size"]
-    for t in (b.to_pydict() for rel in list_shards(documents_dir)
-              for b in iter_shard_batches(posixpath.join(documents_dir, rel), columns)):
-        for lang, score, cid, size in zip(t["lang"], t["lang_score"], t["dup_cluster_id"], t["dup_cluster_size"],
-                                          strict=True):
-            s = stats.setdefault(lang, {"kept": 0, "score": 0.0, "clusters": set()})
-            s["kept"] += 1
-            s["score"] += score
-            if size and size > 1:
-                s["clusters"].add(cid)
-    return stats
+    for k, v in counters.items():
+        if k.startswith("by_lang.") and k.endswith(".kept"):
+            stats.setdefault(k[len("by_lang."):-len(".kept")], {})["kept"] = v
+        elif k.startswith("lang_stats."):
+            lang, what = k[len("lang_stats."):].rsplit(".", 1)
+            stats.setdefault(lang, {})[what] = v
+    out = {}
+    for lang, s in stats.items():
+        kept = s.get("kept", 0)
+        n_frac = s.get("line_lang_docs", 0)
+        out[lang] = {"kept": kept, "score": s.get("score_milli", 0) / 1000 / kept if kept else None,
+                     "clusters": s.get("dup_clusters", 0),
+                     "line_lang_frac": s.get("line_lang_frac_milli", 0) / 1000 / n_frac if n_frac else None}
+    return out
 
 
 # Reasons counted without a language by their step (near-dedup): shown in their own row.
@@ -139,22 +154,28 @@ def summarize(cfg: Config, result: dict):
     from rich.table import Table
 
     counters = result.get("counters", {})
-    stats = language_stats(posixpath.join(cfg.out, DOCUMENTS_DIR))
+    stats = language_stats(counters)
     by_lang, before = drops_by_lang(counters)
     table = Table(title="mono: documents per language", show_lines=True)
-    for col, just in (("language", "left"), ("kept", "right"), ("mean LID score", "right"),
-                      ("near-dup clusters", "right"), ("dropped by reason", "left")):
+    per_line = any(s["line_lang_frac"] is not None for s in stats.values())
+    columns = [("language", "left"), ("kept", "right"), ("mean LID score", "right"), ("near-dup clusters", "right")]
+    if per_line:
+        columns.append(("lines in its language", "right"))
+    for col, just in [*columns, ("dropped by reason", "left")]:
         table.add_column(col, justify=just, no_wrap=col.startswith(("language", "dropped")))
+    pad = [""] * (len(columns) - 1)
     for lang in sorted(set(stats) | set(by_lang)):
-        s = stats.get(lang, {"kept": 0, "score": 0.0, "clusters": set()})
-        mean = f"{s['score'] / s['kept']:.3f}" if s["kept"] else "-"
-        table.add_row(lang, str(s["kept"]), mean, str(len(s["clusters"])), _fmt(by_lang.get(lang, {})))
-    table.add_row("(before LID)", "", "", "", _fmt(before), style="dim")
+        s = stats.get(lang, {"kept": 0, "score": None, "clusters": 0, "line_lang_frac": None})
+        row = [lang, str(s["kept"]), f"{s['score']:.3f}" if s["score"] is not None else "-", str(s["clusters"])]
+        if per_line:
+            row.append(f"{s['line_lang_frac']:.1%}" if s["line_lang_frac"] is not None else "-")
+        table.add_row(*row, _fmt(by_lang.get(lang, {})))
+    table.add_row("(before LID)", *pad, _fmt(before), style="dim")
     agnostic = {r: counters[f"docs.dropped.{r}"] for r in LANGUAGE_AGNOSTIC if counters.get(f"docs.dropped.{r}")}
     if agnostic:
-        table.add_row("(all languages)", "", "", "", _fmt(agnostic), style="dim")
+        table.add_row("(all languages)", *pad, _fmt(agnostic), style="dim")
     read, kept = counters.get("docs.read", 0), counters.get("docs.kept", 0)
-    table.add_row("total", str(kept), "", "", f"{read - kept} of {read} read", style="bold")
+    table.add_row("total", str(kept), *pad[1:], f"{read - kept} of {read} read", style="bold")
     lines_read = counters.get("lines.read", 0)
     lines_dup = counters.get("lines.dropped.duplicate", 0)
     rate = f"{100 * lines_dup / lines_read:.1f}%" if lines_read else "-"
@@ -164,5 +185,26 @@ def summarize(cfg: Config, result: dict):
         f"{counters.get('docs.dropped.exact_duplicate', 0)} exact and "
         f"{counters.get('docs.dropped.near_duplicate', 0)} near-duplicate documents removed; "
         f"{skipped} non-document WARC records skipped"
+        + _script_caption(counters) + _shuffle_caption(counters)
     )
     return table
+
+
+def _script_caption(counters: dict[str, int]) -> str:
+    fixed = counters.get("lid.script_corrected", 0)
+    model = counters.get("lid.script_from_model", 0)
+    text = counters.get("lid.script_from_text", 0)
+    if not (fixed or model or text):
+        return ""
+    return (f"; scripts: {model} from the LID model, {text} from the text, "
+            f"{fixed} corrected to the language's own script")
+
+
+def _shuffle_caption(counters: dict[str, int]) -> str:
+    from pipelines.shuffle import shuffle_bytes
+
+    text = counters.get("input.text_bytes", 0)
+    moved = shuffle_bytes(counters)
+    if not text:
+        return ""
+    return f"; shuffles carried {moved / 1e6:.2f} MB for {text / 1e6:.2f} MB of text ({moved / text:.3f}×)"

@@ -1,82 +1,179 @@
-"""The mono pipeline: input files → documents/ + rejects/mono/.
+"""The mono pipeline in two passes, CCNet-style: text is written once before the final shards and
+never crosses a shuffle.
 
-ReadWarc → Normalize → IdentifyLanguage → QualitySignals → DedupDocuments → DedupLines →
-NearDedup (pipelines.neardup, optional) → WriteDocuments; every step's rejects → WriteRejects.
-Batches of documents (see pipelines.mono.transforms) travel from ReadWarc to the writer; only
-NearDedup, which works on single documents, gets them one by one.
+    InputFiles ─ StageFiles (pass 1: read, normalize, LID, quality → chunks + rejects pieces + keys)
+      ─ DocCopies        GroupByKey on each document's key (exact_duplicate)
+      ─ LineKeys         distinct line keys per chunk and key range → contested keys
+      ─ LineFirsts       each chunk's first order of its contested keys → winners (pipelines.mono.exact)
+      ─ SignChunks       (near-dup on) line-deduped text → MinHash band keys + a table per chunk
+      ─ NearDupClusters  buckets, candidate pairs, connected components (pipelines.neardup.clusters)
+      ─ WriteChunks      (pass 2) decisions applied; final documents and rejects as pieces
+      ─ CompactDocuments / CompactRejects   pieces → final shards (pipelines.pieces)
+
+Every decision is routed back by chunk_id, the key of a chunk written in pass 1; what the shuffles
+carry is counted as `shuffle.<name>.bytes` in the manifests. The work folder (chunks, pieces) lives
+under the stage's staging area and goes away with it.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-
 import apache_beam as beam
 
-from pipelines.counters import inc
-from pipelines.mono.dedup import DedupDocuments, DedupLines, without_line_keys
+from pipelines.lid import LanguageIdentifier
+from pipelines.mono.chunks import Chunk, read_npz
+from pipelines.mono.exact import (
+    chunk_key_parts,
+    contested,
+    doc_copies,
+    live_occurrences,
+    local_first,
+    winners,
+)
 from pipelines.mono.params import MonoParams
-from pipelines.mono.transforms import IdentifyLanguage, Normalize, QualitySignals, ReadWarc, unbatch
-from pipelines.shards import WriteShards
+from pipelines.mono.pass1 import DocKey, InputFile, stage_file
+from pipelines.mono.pass2 import Decisions, gather, load_sign_table, sign_chunk, write_chunk
+from pipelines.neardup.clusters import NearDupClusters
+from pipelines.neardup.minhash import permutations
+from pipelines.pieces import CompactPieces, Piece
+from pipelines.ranges import num_ranges, unpack
+from pipelines.shuffle import CountedCoGroupByKey, CountedGroupByKey
 from schemas.documents import DOCUMENTS, REJECTS
 
-
-def _no_clusters(doc: dict) -> dict:
-    return {**doc, "dup_cluster_id": doc["doc_id"], "dup_cluster_size": 1}
-
-
-def _count_kept(doc: dict, stage: str) -> dict:
-    inc(stage, "docs.kept")
-    inc(stage, f"by_lang.{doc['lang']}.kept")
-    return doc
+PIECES = "pieces"
+DOC_KEYS = "doc_keys"
 
 
-def finish_batch(batch: list[dict], stage: str) -> list[dict]:
-    """Documents of a batch as written without near-dedup (each its own cluster), counted as kept:
-    one counter update per language and batch, not per document."""
-    langs = Counter(d["lang"] for d in batch)
-    inc(stage, "docs.kept", len(batch))
-    for lang, n in sorted(langs.items()):
-        inc(stage, f"by_lang.{lang}.kept", n)
-    return [_no_clusters(d) for d in batch]
+class _StageFiles(beam.DoFn):
+    """Pass 1 (pipelines.mono.pass1.stage_file) per input file; the LID model loads once per worker."""
+
+    def __init__(self, params: MonoParams, work_dir: str):
+        self.params, self.work_dir = params, work_dir
+
+    def setup(self):
+        self.lid = LanguageIdentifier(self.params.lid.model_path)
+
+    def process(self, f: InputFile):
+        for out in stage_file(f, self.params, self.lid, self.work_dir):
+            if isinstance(out, Piece):
+                yield beam.pvalue.TaggedOutput(PIECES, out)
+            elif isinstance(out, DocKey):
+                yield beam.pvalue.TaggedOutput(DOC_KEYS, (out.key, out.order))
+            else:
+                yield out
+
+
+def _line_key_parts(kv, n_lines: int, keys_per_range: int, work_dir: str):
+    chunk_id, g = kv
+    for chunk in g["chunk"]:
+        keys = read_npz(chunk.keys_path(work_dir))
+        live = live_occurrences(keys, (i for i, _ in g["copies"]))
+        yield from chunk_key_parts(chunk_id, keys, live, num_ranges(n_lines, keys_per_range))
+
+
+def _local_first(kv, n_lines: int, keys_per_range: int, work_dir: str):
+    chunk_id, g = kv
+    chunks = list(g["chunk"])
+    if not chunks or not g["contested"]:
+        return
+    import numpy as np
+
+    keys = read_npz(chunks[0].keys_path(work_dir))
+    live = live_occurrences(keys, (i for i, _ in g["copies"]))
+    wanted = np.concatenate([unpack(b, np.uint64) for b in g["contested"]])
+    yield from local_first(chunk_id, keys, live, wanted, num_ranges(n_lines, keys_per_range))
+
+
+class _SignChunks(beam.DoFn):
+    def __init__(self, params: MonoParams):
+        self.params = params
+
+    def setup(self):
+        self.perm = permutations(self.params.neardup.num_perm, self.params.neardup.seed)
+
+    def process(self, dec: Decisions, n_docs: int):
+        n_ranges = num_ranges(n_docs * self.params.neardup.bands, self.params.dedup_keys_per_range)
+        parts = sign_chunk(dec, self.params, self.perm, n_ranges)
+        yield beam.pvalue.TaggedOutput("tables", (dec.chunk.chunk_id, dec.chunk))
+        yield from parts
+
+
+class _WriteChunks(beam.DoFn):
+    def __init__(self, params: MonoParams):
+        self.params = params
+
+    def process(self, dec: Decisions):
+        yield from write_chunk(dec, self.params)
+
+
+def _gather(kv):
+    dec = gather(*kv)
+    if dec is not None:
+        yield dec
 
 
 def build_mono(pipeline: beam.Pipeline, params: MonoParams) -> None:
     """Add the mono pipeline to `pipeline` (run by the caller)."""
-    stage = params.stage
-    rejects = []
-    paths = pipeline | "InputFiles" >> beam.Create(sorted(params.files))
-    raws, r = paths | "ReadWarc" >> ReadWarc(stage, params.html_main_content, params.text_field, params.batch_size)
-    rejects.append(r)
-    docs, r = raws | "Normalize" >> Normalize(stage)
-    rejects.append(r)
-    docs, r = docs | "IdentifyLanguage" >> IdentifyLanguage(stage, params.lid)
-    rejects.append(r)
-    docs, r = docs | "QualitySignals" >> QualitySignals(stage, params.quality)
-    rejects.append(r)
-    if params.dedup_docs:
-        docs, r = docs | "DedupDocuments" >> DedupDocuments(stage, params.dedup_partitions)
-        rejects.append(r)
-    if params.dedup_lines:
-        docs, r = docs | "DedupLines" >> DedupLines(stage, params.min_chars_after_dedup, params.min_words_after_dedup,
-                                                    params.dedup_partitions)
-        rejects.append(r)
-    else:
-        docs = docs | "NoLineDedup" >> beam.Map(lambda b: [{**without_line_keys(d), "lines_removed": 0} for d in b])
-    if params.neardup is not None:
-        from pipelines.neardup.transform import NearDedup  # built separately; imported only when used
-
-        docs, r = docs | "Unbatch" >> beam.FlatMap(unbatch) | "NearDedup" >> NearDedup(params.neardup, stage=stage)
-        rejects.append(r)
-        docs = docs | "CountKept" >> beam.Map(_count_kept, stage)
-        batched = False
-    else:
-        docs = docs | "SingletonClusters" >> beam.Map(finish_batch, stage)
-        batched = True  # documents stay in batches up to the writer: far fewer runner elements
-    docs | "WriteDocuments" >> WriteShards(params.out_documents, DOCUMENTS, lambda d: d["lang"], "doc_id",
-                                           params.target_shard_bytes, batched=batched)
-    (
-        rejects
-        | "AllRejects" >> beam.Flatten()
-        | "WriteRejects" >> WriteShards(params.out_rejects, REJECTS, lambda r: r["reason"], "reject_id",
-                                        params.target_shard_bytes)
+    stage, work = params.stage, params.work_dir
+    per_range = params.dedup_keys_per_range
+    inputs = [InputFile(i, path, source) for i, (path, source) in enumerate(params.inputs)]
+    staged = (
+        pipeline
+        | "InputFiles" >> beam.Create(inputs, reshuffle=False)
+        | "SpreadFiles" >> beam.Reshuffle()
+        | "StageFiles" >> beam.ParDo(_StageFiles(params, work)).with_outputs(PIECES, DOC_KEYS, main="chunks")
     )
+    chunks = staged.chunks | "ChunkById" >> beam.Map(lambda c: (c.chunk_id, c))
+    copies = pipeline | "NoCopies" >> beam.Create([])
+    if params.dedup_docs:
+        copies = (
+            staged[DOC_KEYS]
+            | "GroupDocKeys" >> CountedGroupByKey(stage, "doc_keys")
+            | "DocCopies" >> beam.FlatMap(lambda kv: doc_copies(kv[1]))
+        )
+    won = pipeline | "NoWinners" >> beam.Create([])
+    if params.dedup_lines:
+        n_lines = beam.pvalue.AsSingleton(
+            staged.chunks | "Lines" >> beam.Map(lambda c: c.n_lines) | "SumLines" >> beam.CombineGlobally(sum))
+        contested_keys = (
+            {"chunk": chunks, "copies": copies}
+            | "JoinCopies" >> CountedCoGroupByKey(stage, "chunk_copies")
+            | "LineKeyParts" >> beam.FlatMap(_line_key_parts, n_lines, per_range, work)
+            | "GroupLineKeys" >> CountedGroupByKey(stage, "line_keys")
+            | "Contested" >> beam.FlatMap(lambda kv: contested(kv[1]))
+        )
+        won = (
+            {"chunk": chunks, "copies": copies, "contested": contested_keys}
+            | "JoinContested" >> CountedCoGroupByKey(stage, "line_contested")
+            | "LocalFirsts" >> beam.FlatMap(_local_first, n_lines, per_range, work)
+            | "GroupLineFirsts" >> CountedGroupByKey(stage, "line_firsts")
+            | "Winners" >> beam.FlatMap(lambda kv: winners(kv[1]))
+        )
+    decisions = {"chunk": chunks, "copies": copies, "won": won}
+    if params.neardup is not None and params.neardup.enabled:
+        n_docs = beam.pvalue.AsSingleton(
+            staged.chunks | "Docs" >> beam.Map(lambda c: c.n_docs) | "SumDocs" >> beam.CombineGlobally(sum))
+        signed = (
+            decisions
+            | "JoinForSigning" >> CountedCoGroupByKey(stage, "decisions_sign")
+            | "GatherForSigning" >> beam.FlatMap(_gather)
+            | "SignChunks" >> beam.ParDo(_SignChunks(params), n_docs).with_outputs("tables", main="bands")
+        )
+        members = (signed.bands, signed.tables) | "NearDupClusters" >> NearDupClusters(
+            params.neardup, stage, lambda chunk: load_sign_table(chunk, work))
+        decisions = {**decisions, "member": members}
+    pieces = (
+        decisions
+        | "JoinDecisions" >> CountedCoGroupByKey(stage, "decisions")
+        | "GatherDecisions" >> beam.FlatMap(_gather)
+        | "WriteChunks" >> beam.ParDo(_WriteChunks(params))
+    )
+    all_pieces = (pieces, staged[PIECES]) | "AllPieces" >> beam.Flatten()
+    docs = all_pieces | "DocPieces" >> beam.Filter(lambda p: p.kind == "documents")
+    rejects = all_pieces | "RejectPieces" >> beam.Filter(lambda p: p.kind == "rejects")
+    docs | "CompactDocuments" >> CompactPieces(work, params.out_documents, DOCUMENTS, params.target_shard_bytes,
+                                               stage, "document_pieces")
+    rejects | "CompactRejects" >> CompactPieces(work, params.out_rejects, REJECTS, params.target_shard_bytes,
+                                                stage, "reject_pieces")
+
+
+__all__ = ["build_mono", "Chunk"]

@@ -255,14 +255,14 @@ class _QualityFn(beam.DoFn):
         for doc, reason in apply_quality(batch, self.filters):
             if reason is not None:
                 yield TaggedOutput(REJECTS_TAG, doc_reject(self.stage, "QualitySignals", reason, doc,
-                                                           _signal_detail(doc)))
+                                                           signal_detail(doc)))
                 continue
             kept.append(doc)
         if kept:
             yield kept
 
 
-def _signal_detail(doc: dict) -> str:
+def signal_detail(doc: dict) -> str:
     return (f"chars={doc['n_chars']} words={doc['n_words']} symbol={doc['symbol_ratio']:.2f} "
             f"digit={doc['digit_ratio']:.2f} dup_lines={doc['dup_line_frac']:.2f} "
             f"mean_word_len={doc['mean_word_len']:.1f}")
