@@ -2,112 +2,147 @@
 
 Every product names languages as ``xxx_Scrp`` (``eng_Latn``, ``zho_Hani``, ``srp_Cyrl``). LID models
 and dumps use other spellings (``en``, ``zh-yue``, ``als``, ``__label__eng_Latn``); this module maps
-them. Macrolanguages keep their macrolanguage code (``ara``, ``zho``, ``fas``, ``msa``), which is what
-a two-letter code means; a model that predicts individual languages (``arb``, ``cmn``) keeps those.
+them. The tables come from `langcodes` and its data package `language_data`: the IANA subtag
+registry (which codes exist, ISO 639-1 ↔ 639-3) and CLDR (the scripts each language is written in,
+and its most likely one). Only Wikipedia's own codes that mean something else in ISO 639 (`als`,
+`simple`, `zh-yue`, `be-tarask`, …) are kept by hand.
+
+Macrolanguages keep their macrolanguage code (``ara``, ``zho``, ``fas``, ``msa``), which is what a
+two-letter code means; a model that predicts individual languages (``arb``, ``cmn``) keeps those.
+Chinese is ``Hani`` whatever CLDR's Hans/Hant says, unless a model names Hans or Hant itself.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass
+from importlib.resources import files
+
+from langcodes import Language
+from langcodes.data_dicts import (
+    LANGUAGE_ALPHA3,
+    LANGUAGE_ALPHA3_BIBLIOGRAPHIC,
+    LANGUAGE_REPLACEMENTS,
+    LIKELY_SUBTAGS,
+    MACROLANGUAGES,
+)
+from langcodes.registry_parser import parse_file
 
 from pipelines.scripts import dominant_from_counts, script_counts
 
-# ISO 639-1 → ISO 639-3 (all 184 two-letter codes).
-_ISO1 = dict(
-    pair.split(":")
-    for pair in (
-        "aa:aar ab:abk ae:ave af:afr ak:aka am:amh an:arg ar:ara as:asm av:ava ay:aym az:aze ba:bak be:bel "
-        "bg:bul bh:bho bi:bis bm:bam bn:ben bo:bod br:bre bs:bos ca:cat ce:che ch:cha co:cos cr:cre cs:ces "
-        "cu:chu cv:chv cy:cym da:dan de:deu dv:div dz:dzo ee:ewe el:ell en:eng eo:epo es:spa et:est eu:eus "
-        "fa:fas ff:ful fi:fin fj:fij fo:fao fr:fra fy:fry ga:gle gd:gla gl:glg gn:grn gu:guj gv:glv ha:hau "
-        "he:heb hi:hin ho:hmo hr:hrv ht:hat hu:hun hy:hye hz:her ia:ina id:ind ie:ile ig:ibo ii:iii ik:ipk "
-        "io:ido is:isl it:ita iu:iku ja:jpn jv:jav ka:kat kg:kon ki:kik kj:kua kk:kaz kl:kal km:khm kn:kan "
-        "ko:kor kr:kau ks:kas ku:kur kv:kom kw:cor ky:kir la:lat lb:ltz lg:lug li:lim ln:lin lo:lao lt:lit "
-        "lu:lub lv:lav mg:mlg mh:mah mi:mri mk:mkd ml:mal mn:mon mr:mar ms:msa mt:mlt my:mya na:nau nb:nob "
-        "nd:nde ne:nep ng:ndo nl:nld nn:nno no:nor nr:nbl nv:nav ny:nya oc:oci oj:oji om:orm or:ori os:oss "
-        "pa:pan pi:pli pl:pol ps:pus pt:por qu:que rm:roh rn:run ro:ron ru:rus rw:kin sa:san sc:srd sd:snd "
-        "se:sme sg:sag sh:hbs si:sin sk:slk sl:slv sm:smo sn:sna so:som sq:sqi sr:srp ss:ssw st:sot su:sun "
-        "sv:swe sw:swa ta:tam te:tel tg:tgk th:tha ti:tir tk:tuk tl:tgl tn:tsn to:ton tr:tur ts:tso tt:tat "
-        "tw:twi ty:tah ug:uig uk:ukr ur:urd uz:uzb ve:ven vi:vie vo:vol wa:wln wo:wol xh:xho yi:yid yo:yor "
-        "za:zha zh:zho zu:zul mo:ron"
-    ).split()
-)
 
-# Two-letter codes that were withdrawn (their languages have other codes): read, never written.
-DEPRECATED_ISO1 = frozenset({"iw", "in", "ji", "jw", "mo", "sh", "bh"})
-# ISO 639-3 → its current two-letter code (first alphabetically where several map to one language).
-_ISO1_BY_ISO3: dict[str, str] = {}
-for _code in sorted(_ISO1):
-    if _code not in DEPRECATED_ISO1:
-        _ISO1_BY_ISO3.setdefault(_ISO1[_code], _code)
+class UnknownLanguageError(ValueError):
+    """A code that names no language: not ISO 639-1/639-3, nor a Wikipedia code we know."""
 
 
-def iso639_1(iso3: str) -> str | None:
-    """The current ISO 639-1 code of an ISO 639-3 language; None when it has none (e.g. yue)."""
-    return _ISO1_BY_ISO3.get(iso3)
-
-
-# Wikipedia / lid.176 codes that are not ISO 639-3 codes of the language they name. `als` is
-# Alemannic on Wikipedia (and in lid.176) but Tosk Albanian in ISO 639-3; `nrm` is Norman on
-# Wikipedia but Narom in ISO 639-3 — so these must be mapped, not passed through.
+# Wikipedia / lid.176 codes that are not the ISO code of the language they name. `als` is Alemannic
+# on Wikipedia (and in lid.176) but Tosk Albanian in ISO 639-3; `nrm` is Norman on Wikipedia but
+# Narom in ISO 639-3; `sh` is Serbo-Croatian (hbs), not Serbian; `bh` is Bhojpuri, not the Bihari group.
 _WIKI = {
     "als": "gsw", "nrm": "nrf", "simple": "eng", "be-tarask": "bel", "be-x-old": "bel", "zh-yue": "yue",
     "zh-min-nan": "nan", "zh-classical": "lzh", "zh-hans": "zho", "zh-hant": "zho", "roa-rup": "rup",
     "roa-tara": "nap", "bat-smg": "sgs", "fiu-vro": "vro", "nds-nl": "nds", "map-bms": "jav", "cbk-zam": "cbk",
-    "eml": "egl", "bh": "bho", "sh": "hbs", "mo": "ron", "jw": "jav", "iw": "heb", "in": "ind", "ji": "yid",
+    "eml": "egl", "bh": "bho", "sh": "hbs",
 }
-
-# Default script of a language (for codes without one and texts without letters). Languages not
-# listed here are written in Latin script by default (checked by a test for every lid.176 label).
-DEFAULT_SCRIPT: dict[str, str] = {
-    # Cyrillic
-    **dict.fromkeys(
-        "rus ukr bel bul mkd srp kaz kir tat bak chv sah che mhr mrj myv kom kpv koi udm oss tyv xal bxr krc "
-        "lez ava rue tgk mon abk kbd ady alt chu".split(), "Cyrl"),
-    # Arabic
-    **dict.fromkeys("ara arb arz ary apc acm ajp fas pes prs urd pus pbu snd uig ckb azb mzn glk lrc pnb "
-                    "skr bal kas".split(), "Arab"),
-    **dict.fromkeys("hin mar nep san new bho mai mag awa gom dty kok bih doi".split(), "Deva"),
-    **dict.fromkeys("ben asm bpy".split(), "Beng"),
-    "pan": "Guru", "guj": "Gujr", "ori": "Orya", "ory": "Orya", "tam": "Taml", "tel": "Telu", "kan": "Knda",
-    "mal": "Mlym", "sin": "Sinh", "tha": "Thai", "lao": "Laoo", "khm": "Khmr", "mya": "Mymr",
-    "bod": "Tibt", "dzo": "Tibt", "kat": "Geor", "xmf": "Geor", "hye": "Armn", "ell": "Grek", "grc": "Grek",
-    "heb": "Hebr", "yid": "Hebr", "lad": "Hebr", "div": "Thaa", "syr": "Syrc",
-    "amh": "Ethi", "tir": "Ethi", "chr": "Cher", "iku": "Cans", "cre": "Cans",
-    # CJK
-    "jpn": "Jpan", "kor": "Hang", "zho": "Hani", "cmn": "Hani", "yue": "Hani", "wuu": "Hani", "lzh": "Hani",
-    "gan": "Hani", "hak": "Hani", "hsn": "Hani", "iii": "Yiii",
-}
+# Wikipedia languages CLDR has no script data for (everything else comes from CLDR).
+_WIKI_SCRIPTS = {"azb": ("Arab",), "pnb": ("Arab",), "bxr": ("Cyrl",), "hbs": ("Latn", "Cyrl")}
+# CLDR script → the script code this project writes: Chinese is Hani whichever variant, Korean is
+# Hangul (Hanja counts towards it, see script_letters).
+PROJECT_SCRIPT = {"Hans": "Hani", "Hant": "Hani", "Hanb": "Hani", "Kore": "Hang"}
+FALLBACK_SCRIPT = "Latn"  # a language CLDR does not describe, in a text without letters
 
 _CODE_RE = re.compile(r"^[a-z]{2,3}$")
 _SCRIPT_RE = re.compile(r"^[A-Z][a-z]{3}$")
-# A text whose dominant script is one of these is written in the language's usual script family.
-_SCRIPT_FAMILY = {
-    "jpn": {"Hani": "Jpan", "Hira": "Jpan", "Kana": "Jpan", "Jpan": "Jpan"},
-    "kor": {"Kore": "Hang", "Hang": "Hang"},
-}
+_BIBLIOGRAPHIC = {b: LANGUAGE_ALPHA3[two] for two, b in LANGUAGE_ALPHA3_BIBLIOGRAPHIC.items()}  # ger → deu
+# Two-letter codes ISO withdrew (iw, in, ji, jw, mo, sh): read, never written. CLDR also replaces
+# `tl` by `fil`, but ISO 639 keeps tl = Tagalog (tgl), which is what lid.176 means by it.
+_WITHDRAWN_ISO1 = frozenset(c for c in LANGUAGE_REPLACEMENTS if len(c) == 2) - {"tl"}
+# ISO 639-3 → its current two-letter code.
+_ISO1_BY_ISO3 = {three: two for two, three in sorted(LANGUAGE_ALPHA3.items())
+                 if len(two) == 2 and two not in _WITHDRAWN_ISO1}
+
+
+@functools.cache
+def registered_subtags() -> tuple[frozenset[str], frozenset[str]]:
+    """(ISO 639-3 languages, ISO 15924 scripts) from the IANA subtag registry shipped with `langcodes`.
+
+    The registry lists a language by its two-letter code where it has one (BCP 47 prefers `en` to
+    `eng`); those are added as their ISO 639-3 code."""
+    langs, scripts = set(), set()
+    with (files("langcodes") / "data" / "language-subtag-registry.txt").open(encoding="utf-8") as f:
+        for item in parse_file(f):
+            sub = item.get("Subtag", "")
+            if item.get("Type") == "language" and len(sub) == 3:
+                langs.add(sub)
+            elif item.get("Type") == "language" and len(sub) == 2:
+                langs.add(Language.get(sub, normalize=False).to_alpha3())
+            elif item.get("Type") == "script":
+                scripts.add(sub)
+    return frozenset(langs), frozenset(scripts)
+
+
+def is_known_language(iso3: str) -> bool:
+    """Whether `iso3` is a registered ISO 639-3 code."""
+    return iso3 in registered_subtags()[0]
+
+
+_PROJECT_CODE_RE = re.compile(r"([a-z]{3})_([A-Z][a-z]{3})")
+
+
+def check_project_code(code: str) -> str:
+    """`code` when it is a known ``xxx_Scrp`` code (registered ISO 639-3 + ISO 15924), else
+    UnknownLanguageError saying which part is wrong."""
+    m = _PROJECT_CODE_RE.fullmatch(code) if isinstance(code, str) else None
+    if not m:
+        raise UnknownLanguageError(f"{code!r} is not a language code of the form xxx_Scrp "
+                                   "(ISO 639-3 + script, e.g. eng_Latn)")
+    langs, scripts = registered_subtags()
+    if m[1] not in langs:
+        raise UnknownLanguageError(f"{code!r}: {m[1]!r} is not an ISO 639-3 language code")
+    if m[2] not in scripts:
+        raise UnknownLanguageError(f"{code!r}: {m[2]!r} is not an ISO 15924 script code")
+    return code
+
+
+def _two_letter_to_iso3(base: str) -> str:
+    if base in _WITHDRAWN_ISO1:  # iw → he → heb
+        return Language.get(base).to_alpha3()
+    return LANGUAGE_ALPHA3.get(base) or ""
 
 
 def to_iso639_3(code: str) -> str:
-    """ISO 639-1, Wikipedia or LID code → ISO 639-3 (lowercase). 639-3 codes pass through.
+    """ISO 639-1, Wikipedia or LID code → ISO 639-3 (lowercase). Registered 639-3 codes pass through.
 
     Region and script subtags are ignored (``pt-BR`` → ``por``, ``zh_Hant`` → ``zho``).
-    Raises ValueError for something that is not a language code at all.
+    Raises UnknownLanguageError for a code that names no language (``english``, ``xxx``).
     """
-    c = code.strip().replace("_", "-")
+    c = code.strip()
     if c.lower().startswith("__label__"):
         c = c[len("__label__"):]
+    c = c.replace("_", "-")
     low = c.lower()
     if low in _WIKI:
         return _WIKI[low]
     base = low.split("-", 1)[0]
     if base in _WIKI:
         return _WIKI[base]
-    if base in _ISO1:
-        return _ISO1[base]
-    if _CODE_RE.match(base) and len(base) == 3:
-        return base
-    raise ValueError(f"not a language code: {code!r} (expected ISO 639-1/639-3, e.g. 'en', 'eng', 'eng_Latn')")
+    if _CODE_RE.match(base):
+        iso3 = _two_letter_to_iso3(base) if len(base) == 2 else _BIBLIOGRAPHIC.get(base, base)
+        if iso3 and is_known_language(iso3):
+            return iso3
+        raise UnknownLanguageError(
+            f"unknown language code {code!r}: {base!r} is not a registered ISO 639-1/639-3 code "
+            "(check the spelling, e.g. 'en', 'eng', 'eng_Latn')")
+    raise UnknownLanguageError(
+        f"not a language code: {code!r} (expected ISO 639-1/639-3, e.g. 'en', 'eng', 'eng_Latn')")
+
+
+def iso639_1(iso3: str) -> str | None:
+    """The current ISO 639-1 code of an ISO 639-3 language; None when it has none (e.g. yue)."""
+    return _ISO1_BY_ISO3.get(iso3)
 
 
 def split_code(code: str) -> tuple[str, str | None]:
@@ -120,39 +155,111 @@ def split_code(code: str) -> tuple[str, str | None]:
     return to_iso639_3(c), script
 
 
+# ------------------------------------------------------------------------------------------ scripts
+
+
+@functools.cache
+def _cldr_language_scripts() -> dict[str, tuple[str, ...]]:
+    """CLDR languageData: BCP 47 language → the scripts it is (primarily) written in, in CLDR order.
+    Secondary scripts (pinyin for Chinese, Latin for Hindi…) are left out on purpose: counting them
+    would bring back `zho_Latn` for a Chinese page full of English terms."""
+    root = ET.fromstring((files("language_data") / "data" / "supplementalData.xml").read_bytes())
+    out: dict[str, list[str]] = {}
+    for el in root.iterfind("./languageData/language"):
+        if el.get("alt") != "secondary" and el.get("scripts"):
+            out.setdefault(el.get("type"), []).extend(el.get("scripts").split())
+    return {lang: tuple(dict.fromkeys(s)) for lang, s in out.items()}
+
+
+def _project(script: str) -> str:
+    return PROJECT_SCRIPT.get(script, script)
+
+
+@functools.cache
+def language_scripts(iso3: str) -> tuple[str, ...]:
+    """The scripts language `iso3` is written in, its usual one first (project spellings: Hani, Hang,
+    Jpan…); () when CLDR knows none. From CLDR: the likely script of the language and its primary
+    scripts (srp → Cyrl, Latn; aze → Latn, Arab, Cyrl); a language CLDR lacks takes its
+    macrolanguage's (mhr → chm); a few Wikipedia languages are filled in by hand."""
+    if iso3 in _WIKI_SCRIPTS:
+        return _WIKI_SCRIPTS[iso3]
+    tag = Language.get(iso3)  # normalized BCP 47: eng → en, hbs → sr-Latn
+    table = _cldr_language_scripts()
+    candidates = [tag.script] if tag.script else []
+    for lang in (tag.language, MACROLANGUAGES.get(iso3)):
+        if not lang:
+            continue
+        scripts = list(table.get(lang, ()))
+        likely = LIKELY_SUBTAGS.get(lang)  # CLDR's most likely script of the language, when it has one
+        if likely:
+            scripts.insert(0, Language.get(likely, normalize=False).script)
+        if scripts:
+            candidates += scripts
+            break
+    return tuple(dict.fromkeys(_project(s) for s in candidates))
+
+
 def default_script(iso3: str) -> str:
-    """The usual script of an ISO 639-3 language; Latin when not listed."""
-    return DEFAULT_SCRIPT.get(iso3, "Latn")
+    """The usual script of an ISO 639-3 language (CLDR's likely script); Latin when CLDR knows none."""
+    scripts = language_scripts(iso3)
+    return scripts[0] if scripts else FALLBACK_SCRIPT
 
 
-def _family_count(counts, script: str) -> int:
+def script_letters(counts: Counter, script: str) -> int:
+    """Letters of `script` in per-script letter counts, counting a script family as one: Japanese is
+    kanji + kana, Korean is Hangul + Hanja."""
     if script == "Jpan":
-        return counts.get("Hani", 0) + counts.get("Hira", 0) + counts.get("Kana", 0)
+        return counts.get("Hani", 0) + counts.get("Hira", 0) + counts.get("Kana", 0) + counts.get("Jpan", 0)
     if script in ("Hang", "Kore"):
         return counts.get("Hang", 0) + counts.get("Hani", 0)
     return counts.get(script, 0)
 
 
-def script_of(iso3: str, text: str) -> str | None:
-    """Script a text of language `iso3` is written in; None when the text has no letters.
+# A language's own script must hold this share of the text's letters to be chosen; below it the text
+# is really written in another script (romanized text) and keeps that script.
+MIN_OWN_SCRIPT_SHARE = 0.05
 
-    The language's usual script wins whenever it holds a fair share (≥ 25 %) of the letters, so an
-    English cookie banner on a Chinese page does not make it ``zho_Latn``; otherwise the text's
-    dominant script is taken (``srp`` in Latin letters → ``srp_Latn``).
+
+@dataclass(frozen=True)
+class ScriptChoice:
+    script: str
+    how: str  # "text": from the text's letters; "default": the text has none; counted as lid.script_from_<how>
+    corrected: bool = False  # the text's dominant script differs (e.g. Latin code terms in a Japanese page)
+
+
+def choose_script(iso3: str, counts: Counter) -> ScriptChoice:
+    """Script of a text of language `iso3`, from its letters per script (pipelines.scripts.script_counts).
+
+    Only the scripts the language is written in are counted: the one with most letters wins when it
+    holds ≥ MIN_OWN_SCRIPT_SHARE of them, so English terms and command names do not turn a Japanese
+    page into ``jpn_Latn``, while Serbian in Latin letters stays ``srp_Latn``. When none of them
+    does (romanized text, or a language CLDR does not describe) the text's dominant script is taken.
     """
-    counts = script_counts(text, 2000)
     if not counts:
-        return None
-    usual = default_script(iso3)
-    if _family_count(counts, usual) >= 0.25 * max(counts.values()):
-        return usual
-    found = dominant_from_counts(counts)
-    return _SCRIPT_FAMILY.get(iso3, {}).get(found, found)
+        return ScriptChoice(default_script(iso3), "default")
+    dominant = dominant_from_counts(counts)
+    total = sum(counts.values())
+    own = [(script_letters(counts, s), -i, s) for i, s in enumerate(language_scripts(iso3))]
+    best = max(own, default=(0, 0, ""))
+    if best[0] and best[0] >= MIN_OWN_SCRIPT_SHARE * total:
+        script = best[2]
+        same = script == dominant or _project(dominant) == script or (script == "Jpan" and dominant == "Hani")
+        return ScriptChoice(script, "text", corrected=not same)
+    return ScriptChoice(_project(dominant), "text")
+
+
+def script_of(iso3: str, text: str) -> str | None:
+    """Script a text of language `iso3` is written in (see choose_script); None when it has no letters."""
+    counts = script_counts(text, SCRIPT_SAMPLE_CHARS)
+    return choose_script(iso3, counts).script if counts else None
+
+
+SCRIPT_SAMPLE_CHARS = 8000  # letters counted per text: enough when the page starts with a code block
 
 
 def lang_code(code: str, text: str | None = None) -> str:
     """``xxx_Scrp`` for a language code: a script given in the code wins; else the script of `text`
-    (see script_of); else the language's default script."""
+    (see choose_script); else the language's default script."""
     iso3, script = split_code(code)
     if script is None and text:
         script = script_of(iso3, text)

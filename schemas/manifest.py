@@ -7,7 +7,8 @@ same input + config give a byte-identical manifest.
 
 Counter convention (all stages): ``<unit>.read``, ``<unit>.kept`` and ``<unit>.dropped.<reason>``
 for each unit a stage consumes (docs, lines, pairs, articles, ...). A manifest reconciles when, for
-every unit with a ``.read`` counter, read == kept + sum(dropped.*).
+every unit with a ``.read`` counter, read + sum(created.*) == kept + sum(dropped.*) (``created``:
+records a stage makes out of others, such as documents split off a mixed-language page).
 """
 
 from __future__ import annotations
@@ -119,16 +120,17 @@ def describe_shards(product_dir: str) -> list[ShardFile]:
 
 
 def reconcile(counters: dict[str, int]) -> list[str]:
-    """Problems with the counters: every `<unit>.read` must equal `<unit>.kept` + Σ `<unit>.dropped.*`."""
+    """Problems with the counters: every `<unit>.read` (+ Σ `<unit>.created.*`, records a stage makes
+    out of others, e.g. docs.created.split_mixed) must equal `<unit>.kept` + Σ `<unit>.dropped.*`."""
     problems = []
     units = sorted(k[: -len(".read")] for k in counters if k.endswith(".read"))
     for unit in units:
-        read = counters[f"{unit}.read"]
+        read = counters[f"{unit}.read"] + sum(v for k, v in counters.items() if k.startswith(f"{unit}.created."))
         kept = counters.get(f"{unit}.kept", 0)
         dropped = {k: v for k, v in counters.items() if k.startswith(f"{unit}.dropped.")}
         if read != kept + sum(dropped.values()):
             problems.append(
-                f"{unit}: read {read} != kept {kept} + dropped {sum(dropped.values())} "
+                f"{unit}: read (+created) {read} != kept {kept} + dropped {sum(dropped.values())} "
                 f"({', '.join(f'{k.rsplit(chr(46), 1)[-1]}={v}' for k, v in sorted(dropped.items())) or 'none'})"
             )
     return problems

@@ -33,7 +33,9 @@ def test_reconciles_and_counts_every_reason(demo):
     _, _, cfg, report = demo
     c = report.counters
     assert reconcile(c) == []
-    assert c["docs.read"] == c["docs.kept"] + sum(v for k, v in c.items() if k.startswith("docs.dropped."))
+    assert c["docs.read"] + c["docs.created.split_mixed"] == c["docs.kept"] + sum(
+        v for k, v in c.items() if k.startswith("docs.dropped."))
+    assert c["docs.created.split_mixed"] == 1  # the English section of the half-translated Greek page
     assert {k.split(".")[-1] for k in c if k.startswith("docs.dropped.")} == EXPECTED_REASONS
     assert c["lines.dropped.duplicate"] > 50  # nav / cookie / footer lines of every page but one
     m = read_manifest(f"{cfg.out}/documents")

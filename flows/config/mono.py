@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -54,6 +56,18 @@ class MonoConfig(BaseModel):
         default_factory=list, description="allow-list of xxx_Scrp codes (others: lang_not_wanted); empty = all"
     )
     lid_per_line: bool = Field(False, description="also identify each line (fills line_lang_frac; ~2× LID cost)")
+    lid_thresholds_path: str | None = Field(
+        None, description="per-language min LID probability from a calibration table (TSV `xxx_Scrp<TAB>t` "
+        "or JSON); merged with lid_thresholds, where an inline entry wins"
+    )
+    split_mixed: bool = Field(
+        False, description="label each line and move runs of ≥ split_mixed_min_lines lines in another language "
+        "out of a document (off: document-level LID, as CC-100)"
+    )
+    split_mixed_min_lines: int = Field(3, ge=1, description="non-blank lines a foreign run needs to leave its document")
+    split_mixed_action: Literal["split", "drop"] = Field(
+        "split", description="foreign runs become documents of their own (split) or are removed, counted (drop)"
+    )
     quality: QualityConfig = Field(default_factory=QualityConfig, description="quality filters")
     dedup_docs: bool = Field(True, description="whole-document exact dedup (exact_duplicate)")
     dedup_lines: bool = Field(True, description="CCNet-style corpus-wide line dedup")

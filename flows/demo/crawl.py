@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import gzip
 import io
+from html import escape
 from pathlib import Path
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from flows.demo.crawl_text import SENTENCES
+from flows.demo.crawl_text import CODE_PAGES, HALF_TRANSLATED, SENTENCES
 
 NAV = "Home | World | Culture | Science | Weather | Contact"
 COOKIE = "We use cookies to improve your experience. Accept all cookies or manage your privacy settings."
@@ -99,6 +100,13 @@ def write_warc(path: Path) -> None:
     # Code-switched page: mostly English, with Spanish sentences in between.
     mixed = [f"{SENTENCES['eng'][i]} {SENTENCES['spa'][i]} {SENTENCES['eng'][i + 1]}" for i in range(0, 9, 3)]
     _response(w, "https://mix.example.org/en-es", _html("mix", mixed).encode(), html)
+    # Translated manuals full of Latin command names (labelled jpn_Jpan, rus_Cyrl, ara_Arab: lid.script_corrected)
+    # and a half-translated handbook page (Greek with an English section: mono.split_mixed splits it off).
+    for lang, lines in CODE_PAGES.items():
+        _response(w, f"https://docs.example.org/{lang}/manual", _html(f"{lang} manual", [escape(x) for x in lines],
+                                                                     boilerplate=False).encode(), html)
+    _response(w, "https://docs.example.org/ell/install",
+              _html("ell install", [escape(x) for part in HALF_TRANSLATED for x in part], boilerplate=False).encode(), html)
     # Bad or unwanted records.
     _response(w, "https://junk.example.org/", _html("#", ["#### $$$ %%% &&& *** 1234 5678 9012 ||| ### @@@ !!! +++"] * 3,
                                                       boilerplate=False).encode(), html)
@@ -165,5 +173,5 @@ def make_section(data_dir: Path) -> dict:
     crawl.mkdir(parents=True, exist_ok=True)
     write_warc(crawl / "demo-00000.warc.gz")
     write_wet(crawl / "demo-00000.warc.wet.gz")
-    return {"mono": {"inputs": [str(crawl / "*.warc.gz"), str(crawl / "*.warc.wet.gz")]},
+    return {"mono": {"inputs": [str(crawl / "*.warc.gz"), str(crawl / "*.warc.wet.gz")], "split_mixed": True},
             "neardup": {"enabled": True}}

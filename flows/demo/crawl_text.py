@@ -170,3 +170,71 @@ SENTENCES: dict[str, list[str]] = {
         "Το φθινόπωρο οι οικογένειες μαζεύουν σταφύλια και φτιάχνουν κρασί με τον παραδοσιακό τρόπο.",
     ],
 }
+
+# Translated command manuals: the prose is Japanese / Russian / Arabic, most letters are Latin
+# command names, so the text's dominant script is Latin. lid.176 names the language; its script
+# must still be the language's own (jpn_Jpan, not jpn_Latn: see pipelines.langcodes.choose_script).
+CODE_PAGES: dict[str, list[str]] = {
+    "jpn": [
+        "ls コマンドの使い方",
+        "ls -la /usr/local/bin",
+        "ls --color=auto --group-directories-first -h",
+        "ls はディレクトリの内容を一覧表示します。",
+        'grep -rn "TODO" src/ | sort | uniq -c',
+        "export PATH=$HOME/.local/bin:$PATH",
+        "オプション --all を指定すると隠しファイルも表示されます。",
+        "git commit --amend --no-edit && git push --force-with-lease origin main",
+        "docker run --rm -it -v $(pwd):/work ubuntu:latest bash",
+        "tar -xzvf archive.tar.gz -C /tmp/extract",
+        'find . -name "*.py" -exec wc -l {} +',
+    ],
+    "rus": [
+        "Руководство по команде tar",
+        "tar -czvf backup.tar.gz /home/user/documents --exclude=node_modules --exclude=.git",
+        "tar -xzvf backup.tar.gz -C /tmp/restore",
+        "Опция --verbose выводит список обработанных файлов.",
+        "rsync -avz --progress --delete source/ user@example.com:/var/backups/source/",
+        "ssh -i ~/.ssh/id_ed25519 -p 2222 admin@server.example.org",
+        "systemctl restart nginx.service && journalctl -u nginx.service -f",
+        "Используйте sudo для запуска от имени root.",
+        "curl -fsSL https://example.com/install.sh | bash -s -- --prefix=/usr/local",
+        "pip install --upgrade --user requests numpy pandas",
+        "docker compose up --build --detach --remove-orphans",
+    ],
+    "ara": [
+        "دليل أوامر git للمطورين",
+        "git clone https://git.example.org/xlc/xlcorpus.git --depth 1",
+        "git checkout -b fix/ui-1432 origin/dev",
+        "git rebase -i HEAD~5 --autosquash",
+        "لإنشاء فرع جديد والانتقال إليه استخدم الأمر التالي:",
+        "git log --oneline --graph --decorate --all",
+        "git push --force-with-lease origin fix/ui-1432",
+        "git stash push -u -m wip-2024-05",
+        "git cherry-pick -n 4f2a9c1 7be03d2",
+        "git config --global user.email dev@example.com",
+        "git diff --stat --cached HEAD~1",
+        "git reset --soft HEAD~2",
+        "ملاحظة: هذا الخيار يعيد كتابة تاريخ الفرع.",
+    ],
+}
+
+# A half-translated handbook page: Greek, with an English section nobody translated yet
+# (mono.split_mixed moves such a run of lines into a document of its own).
+HALF_TRANSLATED: list[list[str]] = [
+    [
+        "Οδηγός εγκατάστασης του προγράμματος",
+        "Πριν ξεκινήσετε, βεβαιωθείτε ότι ο υπολογιστής σας έχει αρκετό ελεύθερο χώρο στον δίσκο.",
+        "Κατεβάστε το αρχείο εγκατάστασης που ταιριάζει στο λειτουργικό σας σύστημα.",
+        "Ανοίξτε το αρχείο και ακολουθήστε τις οδηγίες που εμφανίζονται στην οθόνη.",
+    ],
+    [
+        "This section has not been translated yet.",
+        "To change the default language, open the settings window and choose a new locale from the list.",
+        "Backups are stored in the profile folder and are kept for thirty days unless you delete them sooner.",
+        "If the update fails, close every other program, check your network connection and try once more.",
+    ],
+    [
+        "Μετά την εγκατάσταση, επανεκκινήστε τον υπολογιστή για να ολοκληρωθούν οι ρυθμίσεις.",
+        "Αν αντιμετωπίσετε κάποιο πρόβλημα, διαβάστε πρώτα τις συχνές ερωτήσεις παρακάτω.",
+    ],
+]

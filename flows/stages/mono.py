@@ -20,6 +20,7 @@ def enabled(cfg: Config) -> bool:
 
 def make_params(cfg: Config, inputs: list[tuple[str, str]], staging_root: str):
     """pipelines.mono.params.MonoParams from the config (plain values for the Beam workers)."""
+    from pipelines.lid import merged_thresholds
     from pipelines.mono.params import LidParams, MonoParams
     from pipelines.quality import QualityFilters
 
@@ -32,8 +33,10 @@ def make_params(cfg: Config, inputs: list[tuple[str, str]], staging_root: str):
         out_documents=posixpath.join(staging_root, DOCUMENTS_DIR),
         out_rejects=posixpath.join(staging_root, REJECTS_DIR),
         work_dir=posixpath.join(staging_root, WORK_DIR),
-        lid=LidParams(model_path=m.lid_model_path, threshold=m.lid_threshold, thresholds=dict(m.lid_thresholds),
-                      languages=tuple(m.languages), per_line=m.lid_per_line),
+        lid=LidParams(model_path=m.lid_model_path, threshold=m.lid_threshold,
+                      thresholds=merged_thresholds(m.lid_thresholds_path, dict(m.lid_thresholds)),
+                      languages=tuple(m.languages), per_line=m.lid_per_line, split_mixed=m.split_mixed,
+                      split_mixed_min_lines=m.split_mixed_min_lines, split_mixed_action=m.split_mixed_action),
         quality=QualityFilters(**m.quality.model_dump()),
         html_main_content=m.html_main_content,
         text_field=m.text_field,
@@ -55,7 +58,7 @@ def check_inputs(cfg: Config) -> list[tuple[str, str]]:
 
     The source name is the path relative to its pattern's root (the URI as given for remote files), so
     the same crawl in another folder gives the same shards."""
-    from pipelines.lid import LanguageIdentifier, LidModelError
+    from pipelines.lid import LanguageIdentifier, LidModelError, LidThresholdsError, merged_thresholds
     from pipelines.mono.read_docs import UnknownFormatError, detect_format
 
     inputs: dict[str, str] = {}
@@ -71,6 +74,10 @@ def check_inputs(cfg: Config) -> list[tuple[str, str]]:
         LanguageIdentifier(cfg.mono.lid_model_path)
     except LidModelError as e:
         raise ConfigError(f"mono.lid_model_path: {e}") from e
+    try:
+        merged_thresholds(cfg.mono.lid_thresholds_path, dict(cfg.mono.lid_thresholds))
+    except LidThresholdsError as e:
+        raise ConfigError(f"mono.lid_thresholds_path: {e}") from e
     return sorted(inputs.items(), key=lambda kv: (kv[1], kv[0]))
 
 

@@ -23,10 +23,11 @@ from apache_beam.pvalue import TaggedOutput
 from pipelines.counters import REJECTS_TAG, drop, inc
 from pipelines.ids import stable_id
 from pipelines.lid import LanguageIdentifier
+from pipelines.mono import mixed
 from pipelines.mono.params import LidParams
 from pipelines.mono.read_docs import read_file
 from pipelines.mono.read_warc import RawDoc, ReadError, Skipped
-from pipelines.normalize import normalize_text, split_lines
+from pipelines.normalize import normalize_text
 from pipelines.quality import QualityFilters, quality_reason, quality_signals_batch
 
 DEFAULT_BATCH_SIZE = 256  # documents per batch: amortizes per-element and per-call costs
@@ -179,34 +180,70 @@ def lid_reason(lang: str, score: float, params: LidParams) -> str | None:
 def line_lang_fracs(lid: LanguageIdentifier, texts: list[str], langs: list[str]) -> list[float]:
     """Per document, the fraction of its non-empty lines whose own label is its language
     (line_lang_frac), with one fastText call over all their lines."""
-    per_doc = [[ln for ln in split_lines(t) if ln] for t in texts]
+    return [mixed.line_lang_frac(labels, lang) for labels, lang in zip(label_lines(lid, texts), langs, strict=True)]
+
+
+def label_lines(lid: LanguageIdentifier, texts: list[str]) -> list[list[tuple[str, float] | None]]:
+    """Per document, the label of each line (None for blank lines), with one fastText call."""
+    per_doc = [mixed.line_texts(t) for t in texts]
     labels = iter(lid.predict_lines([ln for lines in per_doc for ln in lines]))
-    out = []
-    for lines, lang in zip(per_doc, langs, strict=True):
-        same = sum(1 for _ in lines if next(labels)[0] == lang)
-        out.append(same / len(lines) if lines else 0.0)
-    return out
+    return [mixed.line_labels(t, [next(labels) for _ in lines]) for t, lines in zip(texts, per_doc, strict=True)]
+
+
+def _lid_detail(lang: str, score: float, reason: str, params: LidParams) -> str:
+    return f"{lang} {score:.3f}" + (f" < {params.threshold_for(lang)}"
+                                    if reason == "lid_below_threshold" else " not in mono.languages")
 
 
 def identify_batch(lid: LanguageIdentifier, batch: list[dict], params: LidParams,
                    stage: str) -> tuple[list[dict], list[dict]]:
     """LID of one batch (one fastText call): (kept documents with lang, lang_score and
-    line_lang_frac, rejects rows of the dropped ones). Counters go to `stage`."""
+    line_lang_frac, rejects rows of the dropped ones). Counters go to `stage`, once per batch:
+    ``lid.script_from_model`` / ``lid.script_from_text`` / ``lid.script_from_default`` (how each label got
+    its script) and ``lid.script_corrected`` (the language's own script, not the text's dominant one).
+
+    With params.split_mixed, runs of lines in another language leave their document
+    (pipelines.mono.mixed): as new documents right after their parent (``docs.created.split_mixed``;
+    they go through the allow-list like any document) or dropped (``mixed_lines.dropped.foreign_run``).
+    """
     kept, rejects = [], []
-    for doc, (lang, score) in zip(batch, lid.predict_batch([d["text"] for d in batch]), strict=True):
+    preds, how = lid.predict_batch_counted([d["text"] for d in batch])
+    for name, n in sorted(how.items()):
+        inc(stage, f"lid.{name}", n)
+    for doc, (lang, score) in zip(batch, preds, strict=True):
         doc = {**doc, "lang": lang, "lang_score": score}
         reason = lid_reason(lang, score, params)
         if reason is not None:
-            detail = f"{lang} {score:.3f}" + (f" < {params.threshold_for(lang)}"
-                                              if reason == "lid_below_threshold" else " not in mono.languages")
-            rejects.append(doc_reject(stage, "IdentifyLanguage", reason, doc, detail))
+            rejects.append(doc_reject(stage, "IdentifyLanguage", reason, doc, _lid_detail(lang, score, reason, params)))
             continue
         kept.append(doc)
-    fracs = (line_lang_fracs(lid, [d["text"] for d in kept], [d["lang"] for d in kept])
-             if params.per_line else [None] * len(kept))
-    for doc, frac in zip(kept, fracs, strict=True):
-        doc["line_lang_frac"] = frac
-    return kept, rejects
+    if not (params.per_line or params.split_mixed):
+        return [{**d, "line_lang_frac": None} for d in kept], rejects
+    labels = label_lines(lid, [d["text"] for d in kept])
+    if not params.split_mixed:
+        return [{**d, "line_lang_frac": mixed.line_lang_frac(lab, d["lang"])}
+                for d, lab in zip(kept, labels, strict=True)], rejects
+    out: list[dict] = []
+    counts: Counter = Counter()
+
+    def confident(lang: str, score: float) -> bool:  # a line label good enough to move the line
+        return score >= params.threshold_for(lang)
+
+    for doc, lab in zip(kept, labels, strict=True):
+        res = mixed.split_mixed(doc, lab, params.split_mixed_min_lines, params.split_mixed_action, confident)
+        counts.update(res.counts)
+        out.append(res.main)
+        for new in res.split_off:
+            counts["docs.created.split_mixed"] += 1
+            reason = lid_reason(new["lang"], new["lang_score"], params)
+            if reason is not None:
+                rejects.append(doc_reject(stage, "SplitMixed", reason, new,
+                                          _lid_detail(new["lang"], new["lang_score"], reason, params)))
+                continue
+            out.append(new)
+    for name, n in sorted(counts.items()):
+        inc(stage, name, n)
+    return out, rejects
 
 
 class _IdentifyFn(beam.DoFn):

@@ -120,7 +120,7 @@ def article_sentences(article: dict, lang: str) -> list[dict]:
     """entity_sentences records (qid still unknown) of one cleaned article."""
     out = []
     for p_idx, (text, anchors) in enumerate(article["paragraphs"]):
-        for s_idx, s in enumerate(split_sentences(text, anchors)):
+        for s_idx, s in enumerate(split_sentences(text, anchors, lang)):
             out.append({
                 "sent_id": stable_id("wiki", lang, article["title"], p_idx, s_idx),
                 "lang": lang,
