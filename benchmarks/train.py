@@ -30,7 +30,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.ipc as ipc  # noqa: E402
 import torch  # noqa: E402
 
-from schemas.tokens import TOKENS  # noqa: E402
+from schemas.tokens import TOKENS, parent_hash  # noqa: E402
 from xlmodel.config import MODEL_SIZES, TrainSettings  # noqa: E402
 from xlmodel.mfu import device_peak_flops, mfu  # noqa: E402
 from xlmodel.model import ModelConfig  # noqa: E402
@@ -39,7 +39,7 @@ from xlmodel.train import read_metrics, train  # noqa: E402
 SPECIAL = {"bos": 0, "pad": 1, "eos": 2, "unk": 3, "mask": 4}
 
 
-def write_corpus(root: Path, vocab: int, n: int, seed: int = 0) -> Path:
+def write_corpus(root: Path, vocab: int, n: int, seed: int = 0, seq_len: int = 128) -> Path:
     """Zipf-distributed token ids, sentence-to-paragraph lengths (8–200), 3 languages of mlm shards."""
     rng = np.random.default_rng(seed)
     tokens = root / "tokens"
@@ -49,10 +49,12 @@ def write_corpus(root: Path, vocab: int, n: int, seed: int = 0) -> Path:
     p /= p.sum()
     for lang, share in (("eng_Latn", 0.5), ("deu_Latn", 0.3), ("swh_Latn", 0.2)):
         m = int(n * share)
-        lengths = np.clip(rng.lognormal(3.8, 0.7, m).astype(int), 8, 200)
+        lengths = np.clip(rng.lognormal(3.8, 0.7, m).astype(int), 8, min(200, seq_len - 2))  # whole rows: no cut
         ids = rng.choice(vocab - 5, size=int(lengths.sum()), p=p).astype(np.int32) + 5
         rows = np.split(ids, np.cumsum(lengths)[:-1])
-        table = pa.table({"example_id": [f"{lang}-{i}" for i in range(m)], "objective": ["mlm"] * m,
+        ids_ = [f"{lang}-{i}" for i in range(m)]
+        table = pa.table({"example_id": ids_, "parent_id": ids_,
+                          "parent_hash": pa.array([parent_hash(x) for x in ids_], pa.uint64()), "objective": ["mlm"] * m,
                           "lang": [lang] * m, "lang2": pa.nulls(m, pa.string()),
                           "input_ids": pa.array([r.tolist() for r in rows], pa.list_(pa.int32())),
                           "segment_start": pa.array([-1] * m, pa.int32()),
@@ -74,7 +76,7 @@ def run_xlmodel(tokens: Path, run_dir: Path, a, warmup: int) -> dict:
     s = TrainSettings(tokens_dir=str(tokens), run_dir=str(run_dir), size=a.size, seq_len=a.seq_len,
                       batch_rows=a.batch_rows, steps=warmup + a.steps, warmup_steps=2, log_every=1,
                       ckpt_every=10**9, progress=False, holdout_permille=0, device=a.device, dropout=0.1,
-                      compile=a.compile, max_positions=a.seq_len)
+                      compile=a.compile, max_positions=a.seq_len, attention=a.attention)
     train(s)
     recs = read_metrics(run_dir)[warmup:]
     tokens = sum(r["tokens"] for r in recs)
@@ -111,7 +113,7 @@ def run_hf(tokens: Path, a, warmup: int, tokens_per_step: float) -> dict:
     for info in sampling["objectives"]["mlm"]["streams"].values():
         for f in info["files"]:
             for row in ipc.open_file(pa.memory_map(str(tokens / f))).read_all().column("input_ids").to_pylist():
-                examples.append([0] + row[: a.seq_len - 2] + [2])
+                examples.append([0] + row + [2])  # the corpus fits seq_len: nothing to cut
     order = np.random.default_rng(0).permutation(len(examples))
     mean_len = np.mean([len(e) for e in examples])
     per_batch = max(1, round(tokens_per_step / mean_len))  # same real tokens per step as xlmodel
@@ -151,6 +153,10 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (1: stable numbers on a shared machine)")
     p.add_argument("--compile", action="store_true", help="torch.compile xlmodel")
+    p.add_argument("--attention", default="auto", choices=["auto", "dense", "nested", "varlen"],
+                   help="xlmodel's packed-row attention (auto: nested on CUDA, dense on CPU)")
+    p.add_argument("--compare-attention", dest="compare_attention", action="store_true",
+                   help="also time xlmodel with the dense block mask and print the ratio to it")
     a = p.parse_args()
     gpu = a.device == "cuda"
     a.size = a.size or ("tiny" if a.quick else "base" if gpu else "mini")
@@ -159,19 +165,26 @@ def main() -> None:
     warmup = 2 if not gpu else 5
     torch.set_num_threads(a.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        tokens = write_corpus(Path(tmp), a.vocab, 6000)
+        tokens = write_corpus(Path(tmp), a.vocab, 6000, seq_len=a.seq_len)
         t0 = time.perf_counter()
         ours = run_xlmodel(tokens, Path(tmp) / "run", a, warmup)
         t1 = time.perf_counter()
         hf = run_hf(tokens, a, warmup, ours["tokens_per_step"])
         t2 = time.perf_counter()
+        dense = None
+        if a.compare_attention:
+            chosen, a.attention = a.attention, "dense"
+            dense = run_xlmodel(tokens, Path(tmp) / "run_dense", a, warmup)
+            a.attention = chosen
     print(f"device {a.device}  size {a.size}  vocab {a.vocab}  seq_len {a.seq_len}  rows {a.batch_rows}  "
           f"timed steps {a.steps} (+{warmup} warm-up)  threads {a.threads}")
     print(f"xlmodel : {ours['tokens_per_s']:10.0f} tok/s  ({ours['tokens_per_step']:.0f} tokens/step packed, "
           f"{100 * ours['pred_frac']:.1f}% predicted, data wait {ours['data_wait_pct']:.1f}%)  [{t1 - t0:.0f}s]")
     print(f"HF      : {hf['tokens_per_s']:10.0f} tok/s  ({hf['examples_per_step']} padded examples/step, "
           f"XLMRobertaForMaskedLM + DataCollatorForLanguageModeling)  [{t2 - t1:.0f}s]")
-    print(f"ratio xlmodel / HF = {ours['tokens_per_s'] / hf['tokens_per_s']:.2f}x")
+    print(f"ratio xlmodel / HF = {ours['tokens_per_s'] / hf['tokens_per_s']:.2f}x  (xlmodel attention: {a.attention})")
+    if dense is not None:
+        print(f"ratio xlmodel {a.attention} / xlmodel dense mask = {ours['tokens_per_s'] / dense['tokens_per_s']:.2f}x")
     if gpu:
         L, d, h, ff = MODEL_SIZES[a.size]
         c = ModelConfig(vocab_size=a.vocab, n_layers=L, d_model=d, n_heads=h, d_ff=ff)

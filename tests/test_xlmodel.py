@@ -59,6 +59,9 @@ def test_micro_batches_are_pure_functions_of_seed_step_and_index(tokens_dir, tmp
     x, y, z = a.micro_batch(7, 1), b.micro_batch(7, 1), a.micro_batch(8, 1)
     assert torch.equal(x.input_ids, y.input_ids) and torch.equal(x.labels, y.labels)
     assert not torch.equal(x.input_ids, z.input_ids)
+    # dropout: one seed per (seed, step, global micro-batch): every rank and micro-batch its own masks
+    seeds = {a.micro_batch(st, g).dropout_seed for st in (7, 8) for g in (0, 1, 2)}
+    assert x.dropout_seed == y.dropout_seed and len(seeds) == 6
     assert x.n_tokens > 0.85 * s.batch_rows * s.seq_len  # packing fills the rows
 
 
@@ -219,22 +222,38 @@ def test_training_lowers_loss_and_logs(tokens_dir, tmp_path):
     assert summary["tokens"] == sum(r["tokens"] for r in recs) and summary["steps"] == 60
 
 
+ANNEALED = dict(xlco_weight=0.5, xlco_pairs=4, xlco_queue=24, xlco_momentum=0.9,
+                alpha_schedule=[[0.0, 0.7], [1.0, 0.3]], mask_rate_schedule=[[0.0, 0.3], [1.0, 0.15]],
+                language_phases=[{"start": 0.0, "languages": ["eng_Latn", "deu_Latn"]},
+                                 {"start": 0.4, "languages": ["fra_Latn"]}])
+
+
 def test_resume_continues_exactly(tokens_dir, tmp_path):
-    straight = settings(tokens_dir, tmp_path / "a", dropout=0.1, grad_accum=2, ckpt_every=15)
+    """Bitwise, with XLCO (momentum encoder + queue) and every schedule on, the resume falling
+    between two language phases and in the middle of the α and mask-rate ramps."""
+    straight = settings(tokens_dir, tmp_path / "a", dropout=0.1, grad_accum=2, ckpt_every=15, **ANNEALED)
     train(straight)
-    split = settings(tokens_dir, tmp_path / "b", dropout=0.1, grad_accum=2, ckpt_every=15)
+    split = settings(tokens_dir, tmp_path / "b", dropout=0.1, grad_accum=2, ckpt_every=15, **ANNEALED)
     train(split, stop_at=15)
     assert len(read_metrics(split.run_dir)) == 15
     train(split, resume=True)
     la = [r["loss"] for r in read_metrics(straight.run_dir)]
     lb = [r["loss"] for r in read_metrics(split.run_dir)]
     assert len(la) == len(lb) == 30
-    assert la == lb  # bitwise: same batches, masks, dropout RNG, optimizer and schedule state
-    a = torch.load(tmp_path / "a" / "checkpoints" / "step-00000030.pt", weights_only=False)["model"]
-    b = torch.load(tmp_path / "b" / "checkpoints" / "step-00000030.pt", weights_only=False)["model"]
+    assert la == lb  # bitwise: same batches, masks, dropout seeds, optimizer, schedules, XLCO queue
+    assert [r["loss_by_objective"]["xlco"] for r in read_metrics(straight.run_dir)] == \
+        [r["loss_by_objective"]["xlco"] for r in read_metrics(split.run_dir)]
+    ca = torch.load(tmp_path / "a" / "checkpoints" / "step-00000030.pt", weights_only=False)
+    cb = torch.load(tmp_path / "b" / "checkpoints" / "step-00000030.pt", weights_only=False)
+    a, b = ca["model"], cb["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
-    changed = settings(tokens_dir, tmp_path / "b", seq_len=32)
-    with pytest.raises(ValueError, match="seq_len"):
+    assert torch.equal(ca["xlco"]["queue"], cb["xlco"]["queue"]) and ca["xlco"]["ptr"] == cb["xlco"]["ptr"]
+    assert all(torch.equal(ca["xlco"]["key_encoder"][k], cb["xlco"]["key_encoder"][k]) for k in a)
+    assert cb["schedule"]["languages"] == ["deu_Latn", "eng_Latn", "fra_Latn"] and cb["schedule"]["alpha"] == 0.3
+    seen = [set(r["loss_by_lang"]) for r in read_metrics(split.run_dir)]
+    assert "fra_Latn" not in seen[0] and "fra_Latn" in seen[-1]  # languages introduced by phase
+    changed = settings(tokens_dir, tmp_path / "b", **{**ANNEALED, "xlco_temperature": 0.2})
+    with pytest.raises(ValueError, match="xlco_temperature"):
         train(changed, resume=True)
 
 
@@ -252,4 +271,5 @@ def test_eval_is_deterministic_and_covers_languages(tokens_dir, tmp_path):
         assert v["predicted"] > 0 and 0 <= v["accuracy"] <= 1 and v["loss"] > 0
     assert set(r1["retrieval"]) == {"deu_Latn-eng_Latn", "fra_Latn-eng_Latn"}
     for v in r1["retrieval"].values():
-        assert v["pairs"] >= 2 and 0 <= v["src2tgt"] <= 1 and 0 <= v["tgt2src"] <= 1
+        assert v["pairs"] >= 2 and v["chance"] == 1 / v["pairs"] and v["last_layer"] == 2 and v["layer"] == 1
+        assert {"src2tgt", "tgt2src", "last_src2tgt", "last_tgt2src", "bag_of_ids_src2tgt"} <= set(v)

@@ -68,8 +68,10 @@ def test_hf_export_gives_the_same_logits(out_root, tmp_path):
 
 
 def test_ddp_two_ranks_match_one_rank_with_accumulation(out_root, tmp_path):
-    one = _settings(out_root, tmp_path / "one", grad_accum=2, steps=3)
-    two = _settings(out_root, tmp_path / "two", grad_accum=1, steps=3)
+    """Also with XLCO on: the key encoder and the queue (keys gathered over ranks) stay identical."""
+    xl = dict(xlco_weight=1.0, xlco_pairs=4, xlco_queue=16, xlco_momentum=0.9)
+    one = _settings(out_root, tmp_path / "one", grad_accum=2, steps=3, **xl)
+    two = _settings(out_root, tmp_path / "two", grad_accum=1, steps=3, **xl)
     two.save(tmp_path / "two.json")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     common = ["-m", "xlmodel", "train", "--no-eval", "--no-export"]
@@ -86,6 +88,10 @@ def test_ddp_two_ranks_match_one_rank_with_accumulation(out_root, tmp_path):
     pb = torch.load(tmp_path / "two" / "checkpoints" / "step-00000003.pt", weights_only=False)["model"]
     for k in pa:
         torch.testing.assert_close(pa[k], pb[k], atol=1e-5, rtol=1e-4)
+    qa = torch.load(tmp_path / "one" / "checkpoints" / "step-00000003.pt", weights_only=False)["xlco"]
+    qb = torch.load(tmp_path / "two" / "checkpoints" / "step-00000003.pt", weights_only=False)["xlco"]
+    assert qa["filled"] == qb["filled"] == 16
+    torch.testing.assert_close(qa["queue"], qb["queue"], atol=1e-5, rtol=1e-4)
 
 
 def test_config_section_maps_onto_train_settings():

@@ -76,7 +76,8 @@ def _nested_attention(qkv: torch.Tensor, lay: Unpadded, n_heads: int, dropout_p:
     N, three_d = qkv.shape
     d = three_d // 3
     q, k, v = qkv.view(N, 3, n_heads, d // n_heads).unbind(1)  # each [N, H, Dh]
-    jag = [torch.nested.nested_tensor_from_jagged(x, lay.offsets, max_seqlen=lay.max_len).transpose(1, 2)
+    # contiguous: SDPA's jagged kernels need each of q, k, v dense in memory, not views into qkv
+    jag = [torch.nested.nested_tensor_from_jagged(x.contiguous(), lay.offsets, max_seqlen=lay.max_len).transpose(1, 2)
            for x in (q, k, v)]  # [n_examples, H, j, Dh]
     a = F.scaled_dot_product_attention(*jag, dropout_p=dropout_p)
     return a.transpose(1, 2).values().reshape(N, d)

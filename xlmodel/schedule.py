@@ -18,15 +18,15 @@ from xlmodel.config import TrainSettings
 
 
 def piecewise(points: list, frac: float) -> float:
-    """Linear interpolation through sorted (frac, value) points; constant before the first / after the last."""
-    if frac <= points[0][0]:
+    """Linear interpolation through sorted (frac, value) points; constant before the first / after the
+    last. Two points at the same fraction make a step: the later value holds from that fraction on."""
+    if frac < points[0][0]:
         return float(points[0][1])
-    for (x0, y0), (x1, y1) in zip(points[:-1], points[1:], strict=True):
-        if frac <= x1:
-            if x1 == x0:  # a step: the later value from x1 on
-                return float(y1)
-            return float(y0) + (float(y1) - float(y0)) * (frac - x0) / (x1 - x0)
-    return float(points[-1][1])
+    i = max(k for k, (x, _) in enumerate(points) if x <= frac)  # the last point at or before frac
+    if i == len(points) - 1:
+        return float(points[-1][1])
+    (x0, y0), (x1, y1) = points[i], points[i + 1]  # x0 <= frac < x1
+    return float(y0) + (float(y1) - float(y0)) * (frac - x0) / (x1 - x0)
 
 
 def progress(s: TrainSettings, step: int) -> float:
