@@ -279,8 +279,8 @@ def _parse_headers(block: bytes) -> dict[str, str]:
 def _header_end(data: bytes, start: int) -> tuple[int, int]:
     """(end of header block, start of body) — accepts CRLF and bare LF."""
     i = data.find(b"\r\n\r\n", start)
-    j = data.find(b"\n\n", start)
-    if i >= 0 and (j < 0 or i <= j):
+    j = data.find(b"\n\n", start, i if i >= 0 else len(data))  # only a bare-LF end before it matters
+    if i >= 0 and j < 0:
         return i, i + 4
     if j >= 0:
         return j, j + 2
@@ -291,8 +291,9 @@ def _read_warc_head(w: _Window, pos: int, where: str) -> tuple[dict[str, str], i
     """(headers, block start, block length) of the record at `pos`; RecordError('corrupt_record')."""
     w.fill_to(pos + MAX_HEADER_BYTES)
     lo, hi = pos - w.base, min(len(w.buf), pos - w.base + MAX_HEADER_BYTES)
-    i, j = w.buf.find(b"\r\n\r\n", lo, hi), w.buf.find(b"\n\n", lo, hi)  # CRLF, or bare LF
-    if i >= 0 and (j < 0 or i <= j):
+    i = w.buf.find(b"\r\n\r\n", lo, hi)
+    j = w.buf.find(b"\n\n", lo, i if i >= 0 else hi)  # a bare-LF end before it (searched only up to it)
+    if i >= 0 and j < 0:
         end, body = i, i + 4
     elif j >= 0:
         end, body = j, j + 2
