@@ -458,3 +458,26 @@ def test_source_parameter_makes_records_location_independent(tmp_path):
         runs.append(_items(path, source=display_source(path, str(tmp_path / folder / "*.warc.gz"))))
     assert runs[0] == runs[1]
     assert {i.source for i in runs[0] if not isinstance(i, Skipped)} == {"demo.warc.gz"}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_lies_each_record_read_once(tmp_path, seed):
+    """Random files of records with random lying lengths, read with random chunk sizes: every
+    record is read exactly once, and exactly the honest ones are kept."""
+    import random
+
+    rng = random.Random(seed)
+    n = rng.randint(3, 12)
+    deltas = [0 if rng.random() < 0.6 else rng.choice([rng.randint(-30, -5), rng.randint(5, 200)]) for _ in range(n)]
+    records = [_record(f"https://x.org/{i}", "word " * rng.randint(1, 40), delta=d) for i, d in enumerate(deltas)]
+    layout = rng.choice(LAYOUTS)
+    path = _warc_file(tmp_path, records, layout)
+    from pipelines.mono.read_warc import read_warc
+
+    with open(path, "rb") as f:
+        items = list(read_warc(f, path, layout != "plain"))
+    assert len(items) == n, (layout, deltas)
+    assert [i.url for i in items if isinstance(i, RawDoc)] == [f"https://x.org/{i}" for i, d in enumerate(deltas) if d == 0]
+    if layout == "plain":  # the framing alone, at a random chunk size
+        frames = list(frame_records(open(path, "rb").read, 1 << 20, chunk=rng.choice([1, 7, 64, 4096])))
+        assert len(frames) == n

@@ -188,7 +188,7 @@ class _Window:
         """Absolute offset of the first `needle` at or after `start`, reading on (and releasing what
         was searched); -1 when the stream ends first."""
         while True:
-            i = self.buf.find(needle, start - self.base)
+            i = self.buf.find(needle, max(start - self.base, 0))  # (a negative index would count from the end)
             if i >= 0:
                 return self.base + i
             start = max(start, self.end - len(needle) + 1)
@@ -211,7 +211,7 @@ class _Window:
             if self.end >= end - 1 + len(needle):
                 return hits, True
             search = max(search, self.end - len(needle) + 1)
-            self.release(min(search, end))
+            self.release(min(search, end - 1))  # the resync after a lying length searches from end - 1
             if not self.more():
                 return hits, self.end >= end
 
