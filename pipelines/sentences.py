@@ -124,6 +124,26 @@ def _unpunctuated_breaks(text: str) -> list[int]:
     return [m.end() for m in _UNPUNCTUATED_GAP.finditer(text)]
 
 
+def _terminators() -> str:
+    """Regex class of the characters after which UAX #29 may end a sentence (STerm, ATerm, line and
+    paragraph separators), from ICU's own property data."""
+    chars = icu.UnicodeSet("[[:Sentence_Break=STerm:][:Sentence_Break=ATerm:][:Sentence_Break=Sep:]"
+                           "[:Sentence_Break=CR:][:Sentence_Break=LF:]]")
+    return "".join(f"{re.escape(a)}-{re.escape(b)}" for a, b in chars.ranges())
+
+
+# ICU's terminators plus SENTENCE_FINAL (locales add some: Greek ';' is a question mark in `el`).
+_TERMINATOR = re.compile(f"[{_terminators()}{re.escape(SENTENCE_FINAL)}]")
+_TRAILING = re.compile(f"[{_terminators()}{re.escape(SENTENCE_FINAL + _CLOSING)}\\s]*")
+
+
+def _one_sentence(text: str) -> bool:
+    """No boundary can fall inside `text`: no terminator before its trailing punctuation, no Thai/Lao
+    space. Most lines of a crawl; answered without ICU."""
+    m = _TERMINATOR.search(text)
+    return (m is None or _TRAILING.fullmatch(text, m.start()) is not None) and not _HAS_UNPUNCTUATED.search(text)
+
+
 def split_sentences(text: str, lang: str | None = None, keep_together: Sequence[Span] = ()) -> list[Span]:
     """(start, end) of each sentence of `text`, in order, without surrounding whitespace.
 
@@ -131,13 +151,17 @@ def split_sentences(text: str, lang: str | None = None, keep_together: Sequence[
     keep_together: spans no boundary may fall strictly inside (e.g. wiki anchors)."""
     if not text.strip():
         return []
+    if _one_sentence(text):
+        spans: list[Span] = []
+        _append(spans, text, 0, len(text))
+        return spans
     ordinal_dot = _iso3(lang) in ORDINAL_DOT_LANGS
     cuts = set(_icu_boundaries(text, lang))
     if _HAS_UNPUNCTUATED.search(text):
         cuts.update(_unpunctuated_breaks(text))
     cuts.discard(0)
     cuts.add(len(text))
-    spans: list[Span] = []
+    spans = []
     start = 0
     for cut in sorted(cuts):
         end = _before_opening(text, _past_closing(text, cut), start)

@@ -102,3 +102,29 @@ def test_wiki_anchors_in_hindi_arabic_and_japanese():
     b = jpn.index("「")
     sents = wiki_split(jpn, [(b, b + len("「東京。タワー」"), "東京タワー")], "jpn_Jpan")
     assert [s.text for s in sents] == ["東京は日本の首都です。", "「東京。タワー」は有名です。"]  # no cut inside
+
+
+def test_each_sentence_alone_is_one_sentence():
+    # lines without an inner terminator skip ICU (most lines of a crawl): same answer either way
+    for lang, sents in CASES.items():
+        for s in sents:
+            assert sentences(s, lang) == [s], (lang, s)
+    assert sentences("  a line without a stop  ", None) == ["a line without a stop"]
+
+
+def test_tokenizer_sample_units_are_sentences():
+    from pipelines.tokenizer.sources import sample_units
+
+    text = "Der Zug fährt am 3. Mai ab. Er ist pünktlich!\n\n  Zweite Zeile ohne Punkt  \n"
+    assert sample_units(text, "deu_Latn") == ["Der Zug fährt am 3. Mai ab.", "Er ist pünktlich!",
+                                              "Zweite Zeile ohne Punkt"]
+    assert sample_units("東京です。大阪です。", "jpn_Jpan") == ["東京です。", "大阪です。"]
+    assert sample_units(None, "eng_Latn") == []
+
+
+def test_encode_blocks_share_the_punctuation():
+    from pipelines.encode.blocks import SENTENCE_END, UNSPACED_END
+    from pipelines.sentences import SENTENCE_FINAL, UNSPACED_FINAL
+
+    assert (SENTENCE_END, UNSPACED_END) == (SENTENCE_FINAL, UNSPACED_FINAL)
+    assert set("।؟。۔።") <= set(SENTENCE_END)

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipelines.sentences import SENTENCE_FINAL, UNSPACED_FINAL
+
 SPIECE = "▁"
-# Sentence-final punctuation across scripts; CJK/Devanagari ones need no following space.
-SENTENCE_END = ".!?;…。！？؟۔।॥።፧"
-UNSPACED_END = "。！？।॥"
+# Sentence-final punctuation across scripts, the sentence splitter's list (pipelines.sentences);
+# CJK/Devanagari ones need no following space. Token ids carry no character offsets, so the cut is
+# decided on pieces; in Thai (no sentence punctuation) word starts are its spaces, as the splitter's.
+SENTENCE_END = SENTENCE_FINAL
+UNSPACED_END = UNSPACED_FINAL
 
 
 class PieceTables:

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
+from pipelines.sentences import split_sentences
 from pipelines.shards import filesystem, iter_shard_batches
 from schemas.manifest import read_manifest
 
@@ -64,8 +65,9 @@ def lines_of(text: str | None) -> list[str]:
 
 def sample_units(text: str | None, lang: str) -> list[str]:
     """The tokenizer's unit of sampling in a text of language `lang`. The one place that decides
-    how text is cut for the sample: today its non-empty stripped lines."""
-    return lines_of(text)
+    how text is cut for the sample: the sentences (pipelines.sentences, rules of `lang`) of its
+    non-empty stripped lines."""
+    return [line[a:b] for line in lines_of(text) for a, b in split_sentences(line, lang)]
 
 
 def row_sentences(kind: str, row: dict) -> list[tuple[str, str]]:
