@@ -22,7 +22,7 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="module")
 def out_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("out")
-    write_synthetic_corpus(root, n_mono=120, n_pairs=80, n_entity=60, n_cs=40, hf_tokenizer=True)
+    write_synthetic_corpus(root, n_mono=120, n_pairs=80, n_entity=60, n_cs=40, hf_tokenizer=True, heldout_pairs=20)
     return root
 
 
@@ -127,9 +127,22 @@ def test_train_stage_commits_model_and_skips_when_up_to_date(out_root, tmp_path)
     assert report.counters["tokens.trained"] == sum(r["tokens"] for r in read_metrics(model))
     assert stage.run(cfg, log_fn=lambda m: None).skipped
     assert not list((out_root / "_runs").glob("train-*"))  # the run folder moved into OUT/model
+    assert report.counters["examples.trained.mlm"] > 0 and report.counters["tokens.trained.tlm"] > 0
+    summary = json.loads((model / "summary.json").read_text())
+    assert sum(v["examples"] for v in summary["by_objective"].values()) == report.counters["examples.trained"]
     res = CliRunner().invoke(app, ["eval", str(out_root), "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["masked"] == ev["masked"]
+    assert ev["holdout"] == {"permille": 100, "split_by": "parent_id"}
+    tsv = out_root / "heldout" / "synthetic.deu_Latn-eng_Latn.tsv"
+    res = CliRunner().invoke(app, ["eval", str(out_root), "--json", "--pairs", str(tsv)])
+    assert res.exit_code == 0, res.output
+    r = json.loads(res.output)["retrieval_parallel"]["synthetic.deu_Latn-eng_Latn.tsv"]
+    assert r["pairs"] == 20 and r["chance"] == 1 / 20 and 0 <= r["bag_of_ids_src2tgt"] <= 1
+    bad = out_root / "heldout" / "bad.deu_Latn-eng_Latn.tsv"
+    bad.write_text("no tab here\n")
+    res = CliRunner().invoke(app, ["eval", str(out_root), "--pairs", str(bad)])
+    assert res.exit_code == 2 and "expected 2 tab-separated columns" in res.output
     assert stage.summarize(cfg, {"counters": report.counters}) is not None
     res = CliRunner().invoke(app, ["eval", str(tmp_path)])
     assert res.exit_code == 2 and "no trained model" in res.output

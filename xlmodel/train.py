@@ -35,6 +35,7 @@ from xlmodel.config import TrainSettings
 from xlmodel.mfu import device_peak_flops, mfu
 from xlmodel.model import Encoder, ModelConfig
 from xlmodel.packing import check_fits
+from xlmodel.parallel_files import read_parallel
 from xlmodel.schedule import state_at
 from xlmodel.shards import OBJECTIVE_NAMES, TokenData, open_tokens
 from xlmodel.xlco import Xlco
@@ -234,6 +235,8 @@ def train(s: TrainSettings, resume: bool = False, stop_at: int | None = None,
     run_dir = Path(s.run_dir)
     data = open_tokens(s.tokens_dir, s.languages, s.holdout_permille)
     check_fits(data, s.seq_len)  # nothing is truncated: refuse data whose examples do not fit a row
+    for path in s.eval_parallel:  # a bad held-out file fails now, not after the last step
+        read_parallel(path, data.languages)
     attention = resolve_attention(s, device)
     maker = BatchMaker(data, s, unpadded=attention != "dense")
     model = build_model(s, data, attention).to(device)

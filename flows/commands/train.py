@@ -40,8 +40,15 @@ def register(app) -> None:
         out: str | None = typer.Argument(None, help="Output root of a build (holds model/ and tokens/)."),
         config: Path | None = typer.Option(None, "--config", "-c", help="YAML config file (its `out`)."),  # noqa: B008
         json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+        pairs: list[str] = typer.Option(  # noqa: B008
+            [], "--pairs", "-p",
+            help="Held-out parallel text (repeatable): NAME.<src>-<tgt>.tsv, a Moses/Tatoeba pair "
+                 "(tatoeba.deu-eng.deu + .eng) or a FLORES folder (devtest/<xxx_Scrp>.devtest). "
+                 "Default: train.eval_parallel."),
     ) -> None:
-        """Evaluate the trained model on held-out examples: masked-token loss/accuracy, retrieval."""
+        """Evaluate the trained model on held-out examples (split by parent: document, pair, sentence) and on
+        held-out parallel files: masked-token loss/accuracy; top-1 retrieval both directions at the chosen
+        and the last layer, next to chance and a bag-of-subword-ids baseline."""
         import json
 
         from flows.cli import console, fail, load
@@ -54,11 +61,12 @@ def register(app) -> None:
         if not (model_dir / "checkpoints").is_dir():
             fail(f"no trained model in {model_dir}: run `xlcorpus train` first")
         from xlmodel.evaluate import evaluate_run
+        from xlmodel.parallel_files import ParallelFileError
         from xlmodel.shards import DataError
 
         try:
-            result = evaluate_run(model_dir, stage.tokens_dir(cfg))
-        except (DataError, ValueError) as e:
+            result = evaluate_run(model_dir, stage.tokens_dir(cfg), parallel=list(pairs) or None)
+        except (DataError, ParallelFileError, ValueError) as e:
             fail(str(e))
             return
         if json_out:

@@ -111,3 +111,15 @@ def length_problem(cfg) -> str | None:
                 f"{SPECIALS_PAIR}: set train.seq_len >= {2 * e.tlm_max_tokens_per_side + SPECIALS_PAIR} or "
                 f"encode.tlm_max_tokens_per_side <= {(t.seq_len - SPECIALS_PAIR) // 2} (pairs are never truncated)")
     return None
+
+
+
+def length_note(cfg) -> str:
+    """What the length check established, for the stage log (the demo shows it)."""
+    t, e = cfg.train, cfg.encode
+    if t.tokens_path:
+        return (f"train.seq_len {t.seq_len}: the shards in {t.tokens_path} are checked against it when they open "
+                "(examples are never truncated)")
+    return (f"train.seq_len {t.seq_len} >= encode.max_tokens {e.max_tokens} + {SPECIALS_SINGLE} and >= 2 × "
+            f"encode.tlm_max_tokens_per_side {e.tlm_max_tokens_per_side} + {SPECIALS_PAIR}: every example fits a "
+            "row whole (nothing is truncated)")

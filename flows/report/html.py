@@ -141,6 +141,10 @@ def _training(d: ReportData) -> str:
         parts.append(f'<p class="note">{len(d.metrics)} logged steps; last step {_e(last["step"])}, '
                      f'loss {_e(_fmt(last.get("loss", "n/a")))}.</p>')
         parts.append(img(plots.training(d.metrics), "training curves"))
+        trained = (last.get("totals") or {}).get("by_stream") or {}  # what each objective/stream got, whole run
+        if trained:
+            parts.append("<h3>trained (examples / tokens per objective and stream)</h3>" + table(
+                ["stream", "examples", "tokens"], [[k, v["examples"], v["tokens"]] for k, v in sorted(trained.items())]))
     if d.evaluation is not None:
         flat = _flatten(d.evaluation)
         parts.append("<h3>evaluation</h3>" + table(["metric", "value"], [[k, v] for k, v in flat.items()]))

@@ -42,4 +42,12 @@ def tables(d: ReportData) -> list[Table]:
         t.add_row(str(len(d.metrics)), str(last["step"]), f"{last.get('loss', float('nan')):.4f}",
                   f"{last.get('tokens_per_s', float('nan')):,.0f}")
         out.append(t)
+        trained = (last.get("totals") or {}).get("by_objective") or {}  # whole run, per objective
+        if trained:
+            t = Table(title="trained per objective")
+            for col in ("objective", "examples", "tokens"):
+                t.add_column(col)
+            for k, v in sorted(trained.items()):
+                t.add_row(k, f"{v['examples']:,}", f"{v['tokens']:,}")
+            out.append(t)
     return out

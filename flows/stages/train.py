@@ -1,4 +1,5 @@
-"""Stage `train`: xlmodel on the token shards → OUT/model (checkpoints, metrics.jsonl, eval.json, hf/).
+"""Stage `train`: xlmodel on the token shards → OUT/model (checkpoints, metrics.jsonl, eval.json, hf/,
+summary.json with examples and tokens trained per objective and stream).
 
 Training writes into OUT/_runs/train-<key>/ (outside the stage runner's staging area, which is wiped
 at the start of every run), so `--resume` finds the checkpoints of an interrupted run with the same
@@ -21,6 +22,7 @@ from flows.stage_runner import Product, fingerprint_file, fingerprint_product, r
 from schemas.tokens import OBJECTIVES
 
 STAGE = "train"
+UPSTREAM_STAGES = ("encode",)  # whose outputs it reads (build_corpus DAG)
 PRODUCT = "model"
 # Fields that do not change what is trained (so not part of the stage key).
 _NOT_IN_KEY = {"resume", "progress", "nproc", "tensorboard", "log_every", "threads"}
@@ -28,6 +30,17 @@ _NOT_IN_KEY = {"resume", "progress", "nproc", "tensorboard", "log_every", "threa
 
 def tokens_dir(cfg: Config) -> str:
     return cfg.train.tokens_path or posixpath.join(cfg.out, "tokens")
+
+
+def check_tokens_local(cfg: Config) -> None:
+    """The trainer memory-maps its token shards, so they must be on a local disk (checked at preflight)."""
+    tdir = tokens_dir(cfg)
+    if "://" in tdir:
+        raise ConfigError(
+            f"train: the trainer reads token shards from a local folder (memory-mapped), and {tdir} is remote: "
+            f"copy it to local disk (e.g. `gsutil -m cp -r {tdir} ./tokens`) and set train.tokens_path to that "
+            "folder, or leave training out of this run (train.enabled: false)"
+        )
 
 
 def enabled(cfg) -> bool:
@@ -39,6 +52,7 @@ def enabled(cfg) -> bool:
 
 
 def fingerprints(cfg: Config) -> dict[str, str]:
+    check_tokens_local(cfg)
     tdir = tokens_dir(cfg)
     sampling = os.path.join(tdir, "sampling.json")
     if not os.path.isfile(sampling):
@@ -65,6 +79,10 @@ def settings(cfg: Config, run_dir: str):
     from xlmodel.config import TrainSettings
 
     raw = cfg.train.model_dump(mode="python", exclude={"enabled", "tokens_path", "nproc", "resume"})
+    missing = [p for p in raw["eval_parallel"] if not Path(p).exists()]
+    if missing:
+        raise ConfigError(f"train.eval_parallel: {missing} not found (held-out parallel files or folders)")
+    raw["eval_parallel"] = [str(Path(p).resolve()) for p in raw["eval_parallel"]]
     s = TrainSettings(**raw, tokens_dir=str(Path(tokens_dir(cfg)).resolve()), run_dir=run_dir, seed=cfg.seed,
                       languages=list(cfg.languages))
     try:
@@ -103,48 +121,100 @@ def run(cfg, force: bool = False, log_fn=None):
     s = settings(cfg, run_dir)
 
     def body(staging_root: str) -> dict[str, int]:
+        from flows.config.train import length_note
+
+        say(f"[{STAGE}] {length_note(cfg)}; held out by parent (document, pair, sentence): "
+            f"{cfg.train.holdout_permille / 10:g}%")
         if not cfg.train.resume and os.path.isdir(run_dir):
             shutil.rmtree(run_dir)  # a stale interrupted run: start clean unless asked to resume
+        from xlmodel.parallel_files import ParallelFileError
         from xlmodel.shards import DataError
 
         try:
             summary = _train(s, cfg, say)
-        except DataError as e:  # a token folder the user can fix: one clear line, not a traceback
+        except (DataError, ParallelFileError) as e:  # data the user can fix: one clear line, not a traceback
             raise ConfigError(f"train: {e}") from e
         dest = os.path.join(staging_root, PRODUCT)
         os.makedirs(staging_root, exist_ok=True)
         shutil.move(run_dir, dest)
         with open(os.path.join(dest, "summary.json"), "w", encoding="utf-8") as f:
             json.dump(summary, f, indent=2, sort_keys=True)
-        return {"steps.completed": int(summary["steps"]), "tokens.trained": int(summary["tokens"]),
-                "tokens.predicted": int(summary["predicted"]), "examples.trained": int(summary["examples"])}
+        return train_counters(summary)
 
     return run_stage(cfg, STAGE, sec, fp, [Product(PRODUCT, None)], body, force=force, log_fn=log_fn)
 
 
+def train_counters(summary: dict) -> dict[str, int]:
+    """The stage's counters: totals, and examples / tokens trained per objective (xlco: pairs, both sides'
+    tokens), so the manifest-side report shows what each objective got."""
+    out = {"steps.completed": int(summary["steps"]), "tokens.trained": int(summary["tokens"]),
+           "tokens.predicted": int(summary["predicted"]), "examples.trained": int(summary["examples"])}
+    for objective, v in sorted(summary.get("by_objective", {}).items()):
+        out[f"examples.trained.{objective}"] = int(v["examples"])
+        out[f"tokens.trained.{objective}"] = int(v["tokens"])
+    return out
+
+
 def summarize(cfg, result: dict):
-    """A table of the held-out evaluation of the trained model (OUT/model/eval.json)."""
-    path = Path(cfg.out) / PRODUCT / "eval.json"
-    if not path.is_file():
-        return None
-    return eval_table(json.loads(path.read_text(encoding="utf-8")), result.get("counters", {}))
+    """Tables of what was trained (OUT/model/summary.json) and of the held-out evaluation (eval.json)."""
+    from rich.console import Group
+
+    model = Path(cfg.out) / PRODUCT
+    tables = []
+    if (model / "summary.json").is_file():
+        tables.append(trained_table(json.loads((model / "summary.json").read_text(encoding="utf-8"))))
+    if (model / "eval.json").is_file():
+        tables.append(eval_table(json.loads((model / "eval.json").read_text(encoding="utf-8")),
+                                 result.get("counters", {})))
+    return Group(*tables) if tables else None
+
+
+def trained_table(summary: dict):
+    """Examples and tokens trained per stream (objective/language or pair) over the whole run."""
+    from rich.table import Table
+
+    t = Table(title=f"train: what was trained ({summary.get('steps')} steps, attention {summary.get('attention')})")
+    for col in ("objective / stream", "examples", "tokens"):
+        t.add_column(col, justify="left" if col.startswith("objective") else "right")
+    for key, v in sorted(summary.get("by_stream", {}).items()):
+        t.add_row(key, f"{v['examples']:,}", f"{v['tokens']:,}")
+    for key, v in sorted(summary.get("by_objective", {}).items()):
+        t.add_row(f"[bold]{key}[/] (all)", f"{v['examples']:,}", f"{v['tokens']:,}")
+    t.caption = "xlco counts translation pairs and both sides' tokens; nothing is truncated (whole examples only)"
+    return t
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.1f}%"
+
+
+def _retrieval_row(t, name: str, v: dict) -> None:
+    if "src2tgt" not in v:
+        t.add_row("retrieval", name, "", v.get("skipped", ""), str(v.get("pairs", 0)))
+        return
+    dropped = "  ".join(f"{k} {n}" for k, n in sorted(v.items()) if k.startswith(("dropped.", "not_used.")))
+    t.add_row("retrieval", name, f"layer {v['layer']} / last {v['last_layer']}",
+              f"{_pct(v['src2tgt'])} → {_pct(v['tgt2src'])} ←  |  last {_pct(v['last_src2tgt'])} / "
+              f"{_pct(v['last_tgt2src'])}  |  bag-of-ids {_pct(v['bag_of_ids_src2tgt'])} / "
+              f"{_pct(v['bag_of_ids_tgt2src'])}  |  chance {_pct(v['chance'])}",
+              str(v["pairs"]) + (f" ({dropped})" if dropped else ""))
 
 
 def eval_table(ev: dict, counters: dict | None = None):
     from rich.table import Table
 
-    t = Table(title=f"train: held-out eval at step {ev.get('step')}")
-    for col in ("objective", "language / pair", "loss", "accuracy", "predicted / pairs"):
+    held = ev.get("holdout", {})
+    t = Table(title=f"train: held-out eval at step {ev.get('step')} (held out by "
+                    f"{held.get('split_by', 'parent_id')}, {held.get('permille', '?')}‰)")
+    for col in ("objective", "language / pair / file", "loss / layers", "accuracy", "predicted / pairs"):
         t.add_column(col)
     for objective, langs in ev.get("masked", {}).items():
         for lang, v in langs.items():
-            t.add_row(objective, lang, f"{v['loss']:.3f}", f"{100 * v['accuracy']:.1f}%", str(v["predicted"]))
+            t.add_row(objective, lang, f"{v['loss']:.3f}", _pct(v["accuracy"]), str(v["predicted"]))
     for pair, v in ev.get("retrieval", {}).items():
-        if "src2tgt" in v:
-            t.add_row("retrieval", pair, "", f"{100 * v['src2tgt']:.1f}% → / {100 * v['tgt2src']:.1f}% ←",
-                      str(v["pairs"]))
-        else:
-            t.add_row("retrieval", pair, "", v.get("skipped", ""), str(v["pairs"]))
+        _retrieval_row(t, f"held-out {pair}", v)
+    for name, v in ev.get("retrieval_parallel", {}).items():
+        _retrieval_row(t, name, v)
     if counters:
         t.caption = "  ".join(f"{k} {v:,}" for k, v in sorted(counters.items()))
     return t
