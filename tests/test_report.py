@@ -188,3 +188,17 @@ def test_damaged_inputs_are_reported_not_skipped(tmp_path):
     res = runner.invoke(app, ["report", str(root)])
     assert res.exit_code == 0 and res.output.count("warning:") == 2
     assert "rejects/mono" in (root / "report.html").read_text()
+
+
+def test_script_attribution_and_line_lang_frac_in_the_report(tmp_path):
+    docs = [{**_doc(i, "jpn_Jpan", 0.9, 1), "line_lang_frac": frac} for i, frac in enumerate((1.0, 0.25, 0.5))]
+    docs.append({**_doc(9, "jpn_Jpan", 0.9, 1), "line_lang_frac": None})  # not labelled per line
+    _product(tmp_path, "documents", DOCUMENTS, {"jpn_Jpan": docs}, "mono",
+             {"docs.read": 3, "docs.created.split_mixed": 1, "docs.kept": 4, "lid.script_from_text": 3,
+              "lid.script_corrected": 2, "mixed.docs_split": 1, "mixed_lines.read": 9, "mixed_lines.kept": 9})
+    data = collect(tmp_path)
+    assert data.line_lang == {"jpn_Jpan": {"docs": 3, "mean": pytest.approx(0.5833, abs=1e-3), "under_half": 1}}
+    assert data.lid_counters["lid.script_corrected"] == 2 and data.stages["mono"]["docs"].created == {"split_mixed": 1}
+    html = write_html(data, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "of which 2 corrected" in html and "1 documents split off" in html
+    assert "line_lang_frac" in html and "3 + 1 created" in html

@@ -30,6 +30,7 @@ class UnitCounts:
     read: int = 0
     kept: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
+    created: dict[str, int] = field(default_factory=dict)  # records made out of others (read + created = kept + dropped)
 
     def reasons(self) -> str:
         """`reason=n, ...`, largest first ("" when nothing was dropped)."""
@@ -53,6 +54,8 @@ class ReportData:
     sampling: dict | None = None
     lid_hist: dict[str, list[int]] = field(default_factory=dict)  # lang → counts per LID_BINS bin
     lid_scan: Scan | None = None
+    lid_counters: dict[str, int] = field(default_factory=dict)  # mono's lid.* / mixed.* counters (script attribution, splits)
+    line_lang: dict[str, dict] = field(default_factory=dict)  # lang → docs, mean line_lang_frac, docs under 0.5
     dup_sizes: dict[int, int] = field(default_factory=dict)  # cluster size → documents
     alignment: dict[str, dict] = field(default_factory=dict)  # pair → pairs, links, links/src token
     alignment_scan: Scan | None = None
@@ -74,6 +77,9 @@ def counters_by_unit(counters: dict[str, int]) -> dict[str, UnitCounts]:
         if ".dropped." in name:
             unit, reason = name.split(".dropped.", 1)
             units.setdefault(unit, UnitCounts()).dropped[reason] = int(value)
+        elif ".created." in name:
+            unit, reason = name.split(".created.", 1)
+            units.setdefault(unit, UnitCounts()).created[reason] = int(value)
         elif name.endswith((".read", ".kept")):
             unit, kind = name.rsplit(".", 1)
             setattr(units.setdefault(unit, UnitCounts()), kind, int(value))
@@ -105,9 +111,10 @@ def _scan(product: Path, manifest: Manifest, columns: list[str], take: Callable[
 def _documents(data: ReportData, product: Path, m: Manifest) -> None:
     shards = _shards(product, m)
     names = set(pq.read_schema(shards[0]).names) if shards else set()
-    cols = [c for c in ("lang", "lang_score", "dup_cluster_size") if c in names]
+    cols = [c for c in ("lang", "lang_score", "dup_cluster_size", "line_lang_frac") if c in names]
     hist: dict[str, np.ndarray] = {}
     sizes: Counter[int] = Counter()
+    fracs: dict[str, list[float]] = {}  # lang → [documents, sum of line_lang_frac, documents under 0.5]
 
     def take(t: pa.Table) -> None:
         if "lang_score" in t.column_names:
@@ -116,6 +123,11 @@ def _documents(data: ReportData, product: Path, m: Manifest) -> None:
             for lang in np.unique(langs):
                 counts, _ = np.histogram(scores[langs == lang], bins=LID_BINS)
                 hist[lang] = hist.get(lang, np.zeros(len(LID_BINS) - 1, dtype=np.int64)) + counts
+        if "line_lang_frac" in t.column_names:  # null unless mono.lid_per_line / split_mixed
+            for lang, frac in zip(t.column("lang").to_pylist(), t.column("line_lang_frac").to_pylist(), strict=True):
+                if frac is not None:
+                    acc = fracs.setdefault(lang, [0, 0.0, 0])
+                    acc[0], acc[1], acc[2] = acc[0] + 1, acc[1] + frac, acc[2] + (frac < 0.5)
         if "dup_cluster_size" in t.column_names:
             vc = pc.value_counts(t.column("dup_cluster_size").drop_null())
             for item in vc.to_pylist():
@@ -124,6 +136,10 @@ def _documents(data: ReportData, product: Path, m: Manifest) -> None:
     data.lid_scan = _scan(product, m, cols, take)
     data.lid_hist = {k: v.tolist() for k, v in sorted(hist.items())}
     data.dup_sizes = dict(sorted(sizes.items()))
+    data.line_lang = {lang: {"docs": n, "mean": total / n, "under_half": low}
+                      for lang, (n, total, low) in sorted(fracs.items())}
+    data.lid_counters = {k: v for k, v in sorted(m.counters.items()) if k.startswith(("lid.", "mixed.", "mixed_lines."))
+                         or k.startswith("docs.created.")}
 
 
 def _alignments(data: ReportData, product: Path, m: Manifest) -> None:

@@ -85,15 +85,31 @@ def _languages(d: ReportData) -> str:
 def _lid(d: ReportData) -> str:
     if not d.lid_hist:
         return ""
-    return ("<h2>Language identification</h2>" + _scan_note(d.lid_scan, "documents")
-            + img(plots.lid_scores(d.lid_hist), "LID score distribution"))
+    c = d.lid_counters
+    parts = ["<h2>Language identification</h2>", _scan_note(d.lid_scan, "documents"),
+             img(plots.lid_scores(d.lid_hist), "LID score distribution")]
+    if any(k.startswith("lid.script_") for k in c):
+        parts.append(f'<p class="note">Script of each label: given by the model {c.get("lid.script_from_model", 0):,}, '
+                     f'from the text {c.get("lid.script_from_text", 0):,} (of which {c.get("lid.script_corrected", 0):,} '
+                     "corrected: the language's own script, not the text's dominant one), text without letters "
+                     f'{c.get("lid.script_from_default", 0):,}.</p>')
+    if "mixed.docs_split" in c or "mixed_lines.read" in c:
+        parts.append(f'<p class="note">Mixed-language documents: {c.get("mixed.docs_split", 0):,} with runs of lines in '
+                     f'another language; {c.get("docs.created.split_mixed", 0):,} documents split off, '
+                     f'{c.get("mixed_lines.dropped.foreign_run", 0):,} lines dropped.</p>')
+    if d.line_lang:
+        parts.append("<h3>line_lang_frac (share of a document's lines labelled with its language)</h3>" + table(
+            ["language", "documents", "mean", "documents under 0.5"],
+            [[lang, v["docs"], round(v["mean"], 3), v["under_half"]] for lang, v in d.line_lang.items()]))
+    return "".join(parts)
 
 
 def _drops(d: ReportData) -> str:
     rows = []
     for stage, units in sorted(d.stages.items()):
         for unit, c in sorted(units.items()):
-            rows.append([stage, unit, c.read, c.kept, sum(c.dropped.values()), c.reasons() or "—"])
+            read = f"{c.read:,} + {sum(c.created.values()):,} created" if c.created else c.read
+            rows.append([stage, unit, read, c.kept, sum(c.dropped.values()), c.reasons() or "—"])
     if not rows:
         return ""
     return ("<h2>Kept and dropped per stage</h2>" + img(plots.drop_reasons(d.stages), "drop reasons")

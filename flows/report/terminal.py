@@ -23,7 +23,8 @@ def tables(d: ReportData) -> list[Table]:
             t.add_column(col)
         for stage, units in sorted(d.stages.items()):
             for unit, c in sorted(units.items()):
-                t.add_row(stage, unit, f"{c.read:,}", f"{c.kept:,}", c.reasons() or "-")
+                read = f"{c.read:,}" + (f" + {sum(c.created.values()):,} created" if c.created else "")
+                t.add_row(stage, unit, read, f"{c.kept:,}", c.reasons() or "-")
         out.append(t)
     if d.sampling:
         t = Table(title=f"sampling (alpha={d.sampling.get('alpha')})")

@@ -182,7 +182,9 @@ def summarize(cfg: Config, result: dict):
     if agnostic:
         table.add_row("(all languages)", *pad, _fmt(agnostic), style="dim")
     read, kept = counters.get("docs.read", 0), counters.get("docs.kept", 0)
-    table.add_row("total", str(kept), *pad[1:], f"{read - kept} of {read} read", style="bold")
+    created = sum(v for k, v in counters.items() if k.startswith("docs.created."))  # split off mixed pages
+    table.add_row("total", str(kept), *pad[1:], f"{read + created - kept} of {read} read"
+                  + (f" + {created} split off" if created else ""), style="bold")
     lines_read = counters.get("lines.read", 0)
     lines_dup = counters.get("lines.dropped.duplicate", 0)
     rate = f"{100 * lines_dup / lines_read:.1f}%" if lines_read else "-"
@@ -203,8 +205,12 @@ def _script_caption(counters: dict[str, int]) -> str:
     text = counters.get("lid.script_from_text", 0)
     if not (fixed or model or text):
         return ""
+    split = counters.get("docs.created.split_mixed", 0)
+    dropped_lines = counters.get("mixed_lines.dropped.foreign_run", 0)
+    mixed = (f"; mixed-language pages: {counters.get('mixed.docs_split', 0)}, {split} documents split off, "
+             f"{dropped_lines} foreign lines dropped") if "mixed_lines.read" in counters else ""
     return (f"; scripts: {model} from the LID model, {text} from the text, "
-            f"{fixed} corrected to the language's own script")
+            f"{fixed} corrected to the language's own script") + mixed
 
 
 def _shuffle_caption(counters: dict[str, int]) -> str:
