@@ -10,9 +10,11 @@ so a Japanese page full of Latin command names is ``jpn_Jpan``, not ``jpn_Latn``
 from __future__ import annotations
 
 import importlib.resources
+import math
 import os
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pipelines.langcodes import (
     SCRIPT_SAMPLE_CHARS,
@@ -168,8 +170,8 @@ def load_lid_thresholds(path: str) -> dict[str, float]:
         rows = []
         for no, line in enumerate(text.splitlines(), 1):
             line = line.split("#", 1)[0].strip()
-            if not line or (no == 1 and line.split("\t")[0].strip().lower() in ("lang", "language")):
-                continue
+            if not line or (not rows and line.split("\t")[0].strip().lower() in ("lang", "language")):
+                continue  # blank, comment, or the header before the first row
             parts = [x.strip() for x in line.split("\t")]
             if len(parts) != 2:
                 raise LidThresholdsError(f"{path}:{no}: expected 'xxx_Scrp<TAB>threshold', got {line!r}")
@@ -196,3 +198,64 @@ def merged_thresholds(path: str | None, inline: dict[str, float]) -> dict[str, f
     """mono.lid_thresholds_path's table with mono.lid_thresholds on top: an inline entry wins."""
     table = load_lid_thresholds(path) if path else {}
     return dict(sorted({**table, **inline}.items()))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Per-language thresholds picked on held-out labelled lines (see calibrate_thresholds)."""
+
+    thresholds: dict[str, float]  # language → lowest threshold meeting the target precision
+    precision: dict[str, float]  # language → precision of the lines kept at that threshold
+    recall: dict[str, float]  # language → share of its true lines kept at that threshold
+    skipped: dict[str, str]  # language → why it got no threshold (too few lines, target out of reach)
+
+
+def calibrate_thresholds(preds: Sequence[tuple[str, float]], truth: Sequence[str], target_precision: float,
+                         min_lines: int = 20) -> Calibration:
+    """For each predicted language L, the lowest threshold t such that, of the held-out lines
+    labelled L with score ≥ t, at least `target_precision` truly are L (the most recall the target
+    allows). Languages predicted fewer than `min_lines` times are skipped, as are those whose
+    precision never reaches the target: both are listed in `skipped` with the reason."""
+    if len(preds) != len(truth):
+        raise ValueError(f"{len(preds)} predictions for {len(truth)} labels")
+    by_lang: dict[str, list[tuple[float, bool]]] = {}
+    true_count = Counter(truth)
+    for (lang, score), gold in zip(preds, truth, strict=True):
+        by_lang.setdefault(lang, []).append((score, lang == gold))
+    thresholds, precision, recall, skipped = {}, {}, {}, {}
+    for lang, rows in sorted(by_lang.items()):
+        if len(rows) < min_lines:
+            skipped[lang] = f"{len(rows)} predicted lines < {min_lines}"
+            continue
+        rows.sort(key=lambda r: -r[0])
+        best = None
+        correct = 0
+        for i, (score, ok) in enumerate(rows, 1):  # cut after i lines: threshold = their lowest score
+            correct += ok
+            if correct / i >= target_precision and (i == len(rows) or rows[i][0] < score):
+                best = (score, correct / i, correct)
+        if best is None:
+            top = max(c / i for i, c in enumerate(_cumsum(ok for _, ok in rows), 1))
+            skipped[lang] = f"precision {top:.3f} at best < {target_precision}"
+            continue
+        thresholds[lang], precision[lang] = math.floor(best[0] * 1e4) / 1e4, best[1]  # floor: the cut line stays in
+        recall[lang] = best[2] / true_count[lang] if true_count[lang] else 0.0
+    return Calibration(thresholds, precision, recall, skipped)
+
+
+def _cumsum(flags) -> list[int]:
+    out, n = [], 0
+    for f in flags:
+        n += f
+        out.append(n)
+    return out
+
+
+def write_thresholds_tsv(cal: Calibration, path: str, target_precision: float) -> None:
+    """The calibration as a table load_lid_thresholds reads (skipped languages as comments)."""
+    lines = [f"# LID thresholds for precision >= {target_precision} on held-out lines", "lang\tthreshold"]
+    lines += [f"{lang}\t{t}\t# precision {cal.precision[lang]:.3f}, recall {cal.recall[lang]:.3f}"
+              for lang, t in cal.thresholds.items()]
+    lines += [f"# {lang}: no threshold ({why})" for lang, why in cal.skipped.items()]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")

@@ -214,3 +214,23 @@ def test_threshold_table_errors(tmp_path, name, content, match):
 def test_threshold_table_missing(tmp_path):
     with pytest.raises(LidThresholdsError, match="cannot read the LID threshold table"):
         load_lid_thresholds(str(tmp_path / "none.tsv"))
+
+
+def test_calibrate_thresholds_for_a_target_precision(tmp_path):
+    from pipelines.lid import calibrate_thresholds, write_thresholds_tsv
+
+    # srp_Latn predictions: right when confident, Croatian lines predicted as Serbian below 0.6
+    preds = [("srp_Latn", 0.9 - i * 0.01) for i in range(20)] + [("srp_Latn", 0.55 - i * 0.01) for i in range(10)]
+    truth = ["srp_Latn"] * 20 + ["hrv_Latn"] * 5 + ["srp_Latn"] * 5
+    preds += [("eng_Latn", 0.99)] * 5  # too few lines to calibrate
+    truth += ["eng_Latn"] * 5
+    cal = calibrate_thresholds(preds, truth, target_precision=0.96, min_lines=10)
+    assert cal.thresholds == {"srp_Latn": 0.71}  # lowest cut with ≥ 96 % Serbian above it: 0.9 … 0.71
+    assert calibrate_thresholds(preds, truth, 0.9, min_lines=10).thresholds == {"srp_Latn": 0.54}  # 20 of 22
+    assert cal.precision["srp_Latn"] == 1.0 and cal.recall["srp_Latn"] == pytest.approx(20 / 25)
+    assert "eng_Latn" in cal.skipped and "5 predicted lines" in cal.skipped["eng_Latn"]
+    out = tmp_path / "t.tsv"
+    write_thresholds_tsv(cal, str(out), 0.96)
+    assert load_lid_thresholds(str(out)) == {"srp_Latn": 0.71}  # the table the stage reads
+    hopeless = calibrate_thresholds([("bos_Latn", 0.9)] * 10, ["hrv_Latn"] * 10, 0.5, min_lines=5)
+    assert hopeless.thresholds == {} and "precision 0.000 at best" in hopeless.skipped["bos_Latn"]
