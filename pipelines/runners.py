@@ -4,6 +4,11 @@ local    : Beam's in-process FnApiRunner (no Prism download, works offline); N w
 dataflow : DataflowRunner; needs project, region, temp_location (gs://); optional SDK container image.
 flink    : FlinkRunner against a Flink master (host:port) or PortableRunner with a job endpoint.
 spark    : SparkRunner against a Spark master, or PortableRunner with a job endpoint.
+
+Remote workers get the project's code without a custom image: `--setup_file` of a generated worker
+package (pipelines + schemas, pipelines/worker_package.py) unless an SDK container image is given,
+the workers bring their own environment (EXTERNAL worker pool, LOOPBACK), or extra_args already
+ship code (--setup_file / --extra_package / --sdk_container_image).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ class RunnerSpec:
     environment_type: str | None = None  # DOCKER | PROCESS | EXTERNAL | LOOPBACK
     environment_config: str | None = None
     extra_args: list[str] = field(default_factory=list)
+    ship_code: bool = True  # remote kinds: pass --setup_file of the generated worker package (see module doc)
 
 
 def pipeline_args(spec: RunnerSpec, job_name: str) -> list[str]:
@@ -105,7 +111,24 @@ def pipeline_args(spec: RunnerSpec, job_name: str) -> list[str]:
             args.append(f"--environment_config={spec.environment_config}")
         elif spec.sdk_container_image and spec.environment_type in (None, "DOCKER"):
             args.append(f"--environment_config={spec.sdk_container_image}")
+    if needs_worker_package(spec):
+        from pipelines.worker_package import worker_setup_file
+
+        args.append(f"--setup_file={worker_setup_file()}")
     return args + list(spec.extra_args)
+
+
+SHIPS_CODE = ("--setup_file", "--extra_package", "--extra_packages", "--sdk_container_image")
+OWN_ENVIRONMENT = ("EXTERNAL", "LOOPBACK")  # the workers run where the code already is
+
+
+def needs_worker_package(spec: RunnerSpec) -> bool:
+    """Whether a run must ship the project's code to its workers (see the module doc)."""
+    if spec.kind == "local" or not spec.ship_code or spec.sdk_container_image:
+        return False
+    if spec.kind in ("flink", "spark") and (spec.environment_type or "").upper() in OWN_ENVIRONMENT:
+        return False
+    return not any(a.split("=", 1)[0] in SHIPS_CODE for a in spec.extra_args)
 
 
 def pipeline_options(spec: RunnerSpec, job_name: str) -> PipelineOptions:

@@ -238,13 +238,109 @@ def test_cli_dry_run_builds_the_mono_graph_for_dataflow(tmp_path):
     out = tmp_path / "out"
     graph = json.loads((out / "_dryrun" / "mono.graph.json").read_text())
     top = [t["name"] for t in graph["transforms"]]
-    assert {"ReadWarc", "DedupLines", "WriteDocuments", "WriteRejects"} <= set(top)
+    assert {"StageFiles", "GroupLineKeys", "CompactDocuments", "CompactRejects"} <= set(top)
     assert graph["runner"] == "DataflowRunner" and graph["pipeline_args"]["sdk_location"] == "container"
-    assert "mono: pipeline built" in res.output and "DataflowRunner" in res.output and "ReadWarc" in res.output
-    assert "tokenizer: not a Beam stage" in res.output
-    # encode reads the tokenizer's output, which a dry run does not produce: listed with the reason.
-    assert "encode: not built (needs outputs of an earlier stage)" in " ".join(res.output.split())
+    assert "mono: pipeline built" in res.output and "DataflowRunner" in res.output and "StageFiles" in res.output
+    # tokenizer and encode read outputs of earlier stages, which a dry run does not produce: listed with the reason.
+    flat = " ".join(res.output.split())
+    assert "tokenizer: not built (needs outputs of an earlier stage)" in flat
+    assert "encode: not built (needs outputs of an earlier stage)" in flat
     assert sorted(p.name for p in out.iterdir()) == ["_dryrun"]  # no marker, no staging, no product
+
+
+# --- shipping the code to remote workers ----------------------------------------------------------------
+
+
+def _setup_file(args: list[str]) -> str | None:
+    found = [a.split("=", 1)[1] for a in args if a.startswith("--setup_file=")]
+    return found[0] if found else None
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        RunnerSpec(kind="dataflow", project="my-project", region="europe-west4", temp_location="gs://my-bucket/tmp",
+                   staging_location="gs://my-bucket/staging"),
+        RunnerSpec(kind="flink", flink_master="jm:8081"),
+        RunnerSpec(kind="flink", job_endpoint="js:8099", environment_type="DOCKER"),
+        RunnerSpec(kind="spark", spark_master_url="spark://sm:7077", environment_type="PROCESS",
+                   environment_config='{"command": "/opt/apache/beam/boot"}'),
+        RunnerSpec(kind="spark", job_endpoint="js:8099"),
+    ],
+    ids=["dataflow", "flink-master", "flink-docker", "spark-process", "spark-endpoint"],
+)
+def test_remote_kinds_ship_the_worker_package(spec):
+    args = pipeline_args(spec, "j")
+    setup = _setup_file(args)
+    assert setup and setup.endswith("setup.py") and os.path.isfile(setup)
+    assert validated_options(spec, "j").view_as(SetupOptions).setup_file == setup  # Beam takes it as given
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        RunnerSpec(kind="local", workers=2),
+        RunnerSpec(kind="dataflow", **DATAFLOW),  # the custom image holds the code
+        RunnerSpec(kind="flink", job_endpoint="js:8099", environment_type="EXTERNAL", environment_config="pool:1"),
+        RunnerSpec(kind="spark", job_endpoint="js:8099", environment_type="LOOPBACK"),
+        RunnerSpec(kind="flink", flink_master="jm:8081", extra_args=["--extra_package=dist/mine.tar.gz"]),
+        RunnerSpec(kind="flink", flink_master="jm:8081", ship_code=False),
+    ],
+    ids=["local", "dataflow-image", "external-pool", "loopback", "own-package", "off"],
+)
+def test_no_worker_package_where_the_workers_have_the_code(spec):
+    assert _setup_file(pipeline_args(spec, "j")) is None
+
+
+def test_worker_package_sdist_holds_pipelines_and_schemas_only(tmp_path):
+    """Beam's own stager builds the generated setup.py into the sdist that workers install: it holds
+    every module of pipelines/ and schemas/, nothing of flows/ or xlmodel/, and the pinned requirements."""
+    import ast
+    import importlib.metadata
+    import sys
+    import tarfile
+    import tomllib
+
+    from apache_beam.runners.portability.stager import Stager
+
+    from pipelines.worker_package import (
+        IN_SDK_CONTAINER,
+        OPTIONAL_ON_WORKERS,
+        WORKER_DISTRIBUTIONS,
+        worker_requirements,
+        worker_setup_file,
+    )
+
+    root = Path(__file__).resolve().parent.parent
+    tarball = Stager._build_setup_package(worker_setup_file(), str(tmp_path), None)
+    with tarfile.open(tarball) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+        setup_py = tar.extractfile(next(m for m in tar.getmembers() if m.name.endswith("/setup.py"))).read().decode()
+    want = {f.relative_to(root).as_posix() for pkg in ("pipelines", "schemas") for f in (root / pkg).rglob("*.py")
+            if "__pycache__" not in f.parts}
+    assert want <= names
+    assert not [n for n in names if n.startswith(("flows/", "xlmodel/", "tests/"))]
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    reqs = worker_requirements()
+    assert reqs and all(r in declared for r in reqs) and repr(reqs) in setup_py  # the project's own pins
+    assert not {r.split("==")[0] for r in reqs} & {"prefect", "torch", "typer", "apache-beam"}
+    # Every third-party module pipelines/ and schemas/ import (also inside functions) comes from a
+    # worker requirement, the SDK container, or the documented optional set.
+    dist_of = importlib.metadata.packages_distributions()
+    allowed = {d.lower() for d in (*WORKER_DISTRIBUTIONS, *OPTIONAL_ON_WORKERS, *IN_SDK_CONTAINER)}
+    missing = set()
+    for f in sorted(want):
+        for node in ast.walk(ast.parse((root / f).read_text(encoding="utf-8"))):
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            for m in mods:
+                top = m.split(".")[0]
+                if top in sys.stdlib_module_names or top in ("pipelines", "schemas"):
+                    continue
+                dists = {d.lower() for d in dist_of.get(top, [top])}
+                if not dists & allowed:
+                    missing.add(f"{f}: {m} ({', '.join(sorted(dists))})")
+    assert not missing, missing
 
 
 def test_config_reference_lists_every_field(tmp_path):
