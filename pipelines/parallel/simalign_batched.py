@@ -59,10 +59,7 @@ class BatchedSimAligner:
             raise ValueError(f"unknown simalign method {params.method!r}: choose one of {', '.join(METHODS)}")
         self.params = params
         self.torch = torch
-        from pipelines.remote_files import local_copy
-
-        # a gs:// / s3:// model folder is fetched once per worker
-        self.sa = SentenceAligner(model=local_copy(params.model_path), token_type="bpe", matching_methods=METHODS[params.method],
+        self.sa = SentenceAligner(model=params.model_path, token_type="bpe", matching_methods=METHODS[params.method],
                                   distortion=params.distortion, device=params.device, layer=params.layer)
         self.tokenizer = self.sa.embed_loader.tokenizer
         self.model = self.sa.embed_loader.emb_model
