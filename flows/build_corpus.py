@@ -96,10 +96,13 @@ def preflight(cfg: Config) -> None:
 
     for stage in enabled_stages(cfg):
         walk(getattr(cfg, stage).model_dump(mode="json"), stage)
+    if "train" in cfg.stages and cfg.train.enabled:  # remote OUT/tokens: one line now, not after hours
+        stage_module("train").check_tokens_local(cfg)
 
 
-# Stages that build no Beam pipeline: a dry run must not run them (SentencePiece / the trainer would).
-NON_BEAM_STAGES = ("tokenizer", "train")
+# Stages that build no Beam pipeline: a dry run must not run them (the trainer would). The tokenizer's
+# sample is a Beam pipeline; its dry run stops before SentencePiece.
+NON_BEAM_STAGES = ("train",)
 
 
 def dry_run_build(cfg: Config, graph_dir: str, log_fn=print) -> list[dict]:

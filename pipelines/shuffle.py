@@ -15,8 +15,9 @@ import apache_beam as beam
 from apache_beam.coders import FastPrimitivesCoder
 
 from pipelines.counters import inc
+from pipelines.shuffle_counters import PREFIX, shuffle_bytes, shuffle_table
 
-PREFIX = "shuffle."
+__all__ = ["CountedCoGroupByKey", "CountedGroupByKey", "encoded_size", "shuffle_bytes", "shuffle_table"]
 _CODER = FastPrimitivesCoder()
 
 
@@ -75,18 +76,3 @@ class CountedCoGroupByKey(beam.PTransform):
             for tag, pc in sorted(pcolls.items())
         }
         return counted | "CoGroupByKey" >> beam.CoGroupByKey()
-
-
-def shuffle_bytes(counters: dict[str, int]) -> int:
-    """Total bytes of every counted shuffle of a stage."""
-    return sum(v for k, v in counters.items() if k.startswith(PREFIX) and k.endswith(".bytes"))
-
-
-def shuffle_table(counters: dict[str, int]) -> dict[str, dict[str, int]]:
-    """{shuffle name: {"bytes": n, "elements": n}} from a stage's counters."""
-    out: dict[str, dict[str, int]] = {}
-    for k, v in counters.items():
-        if k.startswith(PREFIX):
-            name, what = k[len(PREFIX):].rsplit(".", 1)
-            out.setdefault(name, {})[what] = v
-    return dict(sorted(out.items()))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mono_corpus import make_corpus
 
 import flows.stages.mono as mono
 from flows.config import load_config
@@ -24,8 +25,7 @@ from pipelines.mono.exact import chunk_key_parts, contested, local_first, remove
 from pipelines.pieces import Piece, plan_shards
 from pipelines.ranges import unpack
 from pipelines.shards import records
-from pipelines.shuffle import shuffle_bytes
-from mono_corpus import make_corpus
+from pipelines.shuffle_counters import shuffle_bytes
 
 GOLDEN = Path(__file__).parent / "golden" / "mono_onepass.json"
 LANG_FIELDS = ("lang", "lang_score", "line_lang_frac")
@@ -73,6 +73,14 @@ def test_same_decisions_as_the_one_pass_pipeline(corpus, tmp_path):
     text = sum(len(d["text"].encode()) for d in docs)
     assert shuffle_bytes(report.counters) > 0 and any(k.startswith("shuffle.line_keys") for k in report.counters)
     print("shuffle bytes / kept text bytes", shuffle_bytes(report.counters) / text)
+    # ... and the report sets them against the text read
+    from flows.report.collect import collect
+    from flows.report.html import render
+
+    data = collect(tmp_path / "default")
+    assert data.shuffles["mono"]["text_bytes"] == report.counters["input.text_bytes"] > text
+    assert set(data.shuffles["mono"]["shuffles"]) >= {"doc_keys", "line_keys", "neardup_bands", "decisions"}
+    assert "<h2>Shuffles</h2>" in render(data)
 
 
 def test_decisions_do_not_depend_on_chunks_ranges_or_workers(corpus, tmp_path):

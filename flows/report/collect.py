@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipelines.shuffle_counters import shuffle_table
 from schemas.manifest import MANIFEST_NAME, Manifest, ManifestError, read_manifest
 
 LID_BINS = np.linspace(0.0, 1.0, 21)
@@ -62,6 +63,8 @@ class ReportData:
     codeswitch: dict[str, dict] = field(default_factory=dict)  # kind → samples, spans, langs
     metrics: list[dict] = field(default_factory=list)
     evaluation: dict | None = None
+    # stage → {"shuffles": {name: {"bytes", "elements"}}, "text_bytes": input text bytes (0 if unknown)}
+    shuffles: dict[str, dict] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -214,6 +217,9 @@ def collect(out: str | Path) -> ReportData:
     for rel, m in data.manifests.items():
         # Every product of a stage carries the stage's counters: keep one copy per stage.
         data.stages.setdefault(m.stage, counters_by_unit(m.counters))
+        if m.stage not in data.shuffles and shuffle_table(m.counters):
+            data.shuffles[m.stage] = {"shuffles": shuffle_table(m.counters),
+                                      "text_bytes": m.counters.get("input.text_bytes", 0)}
         product = root / rel
         try:
             if m.schema_name == "documents":

@@ -127,6 +127,22 @@ def _dedup(d: ReportData) -> str:
             + table(["cluster size", "documents"], [[k, v] for k, v in d.dup_sizes.items()]))
 
 
+def _shuffles(d: ReportData) -> str:
+    if not d.shuffles:
+        return ""
+    rows = []
+    for stage, info in sorted(d.shuffles.items()):
+        text = info["text_bytes"]
+        for name, v in info["shuffles"].items():
+            moved = v.get("bytes", 0)
+            rows.append([stage, name, v.get("elements", 0), round(moved / 1e6, 3),
+                         round(moved / text, 4) if text else "—"])
+    return ("<h2>Shuffles</h2><p class=\"note\">Bytes each shuffle carried (encoded key + value of every element "
+            "handed to it), against the text the stage read (<code>input.text_bytes</code>): text never crosses "
+            "a shuffle of the mono stage.</p>"
+            + table(["stage", "shuffle", "elements", "MB", "× input text"], rows))
+
+
 def _alignment(d: ReportData) -> str:
     parts = []
     if d.alignment:
@@ -180,7 +196,8 @@ def _flatten(obj, prefix: str = "") -> dict[str, object]:
 
 
 SECTIONS = {
-    "languages": _languages, "lid": _lid, "drops": _drops, "dedup": _dedup, "alignment": _alignment,
+    "languages": _languages, "lid": _lid, "drops": _drops, "dedup": _dedup, "shuffles": _shuffles,
+    "alignment": _alignment,
     "codeswitch": _codeswitch, "training": _training,
 }
 

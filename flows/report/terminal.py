@@ -26,6 +26,8 @@ def tables(d: ReportData) -> list[Table]:
                 read = f"{c.read:,}" + (f" + {sum(c.created.values()):,} created" if c.created else "")
                 t.add_row(stage, unit, read, f"{c.kept:,}", c.reasons() or "-")
         out.append(t)
+    if d.shuffles:
+        out.append(shuffle_summary(d))
     if d.sampling:
         t = Table(title=f"sampling (alpha={d.sampling.get('alpha')})")
         for col in ("objective", "stream", "examples", "tokens", "p raw", "p smoothed"):
@@ -52,3 +54,17 @@ def tables(d: ReportData) -> list[Table]:
                 t.add_row(k, f"{v['examples']:,}", f"{v['tokens']:,}")
             out.append(t)
     return out
+
+
+def shuffle_summary(d: ReportData) -> Table:
+    """Bytes each stage's shuffles carried, against the text the stage read where it counts it."""
+    t = Table(title="shuffles per stage")
+    for col in ("stage", "shuffles", "elements", "MB", "input text MB", "× text"):
+        t.add_column(col, justify="left" if col == "stage" else "right")
+    for stage, info in sorted(d.shuffles.items()):
+        moved = sum(v.get("bytes", 0) for v in info["shuffles"].values())
+        elements = sum(v.get("elements", 0) for v in info["shuffles"].values())
+        text = info["text_bytes"]
+        t.add_row(stage, str(len(info["shuffles"])), f"{elements:,}", f"{moved / 1e6:.2f}",
+                  f"{text / 1e6:.2f}" if text else "-", f"{moved / text:.3f}" if text else "-")
+    return t

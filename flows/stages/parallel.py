@@ -81,13 +81,17 @@ def _check_aligner(cfg: Config) -> None:
             seed_shim()
         except EflomalSetupError as e:
             raise ConfigError(str(e)) from e
-        if a.eflomal.priors_path and not os.path.isfile(a.eflomal.priors_path):
+        from pipelines.remote_files import exists  # local, gs://, s3://: checked through Beam FileSystems
+
+        if a.eflomal.priors_path and not exists(a.eflomal.priors_path):
             raise ConfigError(f"parallel.align.eflomal.priors_path not found: {a.eflomal.priors_path}")
     else:
         path = a.simalign.model_path
         if not path:
-            raise ConfigError("parallel.align.aligner=simalign needs parallel.align.simalign.model_path (a local model folder)")
-        if "://" not in path and not os.path.isfile(os.path.join(path, "config.json")):
+            raise ConfigError("parallel.align.aligner=simalign needs parallel.align.simalign.model_path (a model folder)")
+        from pipelines.remote_files import exists  # local, gs://, s3://: checked through Beam FileSystems
+
+        if not exists(posixpath.join(path, "config.json") if "://" in path else os.path.join(path, "config.json")):
             raise ConfigError(f"parallel.align.simalign.model_path {path} is not a model folder (no config.json)")
 
 

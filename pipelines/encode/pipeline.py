@@ -21,7 +21,7 @@ import numpy as np
 from pipelines.counters import REJECTS_TAG, inc, make_reject
 from pipelines.encode import examples as ex
 from pipelines.encode.write import ExampleColumns, WriteTokenShards
-from pipelines.shards import DEFAULT_TARGET_SHARD_BYTES, WriteShards, filesystem, iter_shard_batches
+from pipelines.shards import DEFAULT_TARGET_SHARD_BYTES, WriteShards, iter_shard_batches
 from schemas.documents import REJECTS
 from schemas.tokens import OBJECTIVES, parent_hash
 
@@ -175,9 +175,9 @@ class EncodeFn(beam.DoFn):
     def setup(self):
         import hashlib
 
-        fs, p = filesystem(self.model_path)
-        with fs.open_input_stream(p) as f:
-            model = f.read()
+        from pipelines.remote_files import read_bytes
+
+        model = read_bytes(self.model_path)  # local, or any Beam filesystem (gs://, s3://)
         if hashlib.sha256(model).hexdigest() != self.model_sha256:
             raise RuntimeError(f"{self.model_path} changed while the encode stage was running")
         self.enc = ex.Encoder(model, self.settings.spm_threads)

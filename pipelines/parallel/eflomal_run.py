@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 import eflomal
 
 from pipelines.parallel.symmetrize import Link, parse_pharaoh
+from pipelines.remote_files import local_copy
 
 MAX_TOKENS = 1023  # eflomal writes sentences of >= 1024 tokens as empty (no links): we skip them first
 SEED_ENV = "XLCORPUS_EFLOMAL_SEED"
@@ -122,7 +123,8 @@ def run_eflomal(
         with open(paths["src"], "wb") as sf, open(paths["tgt"], "wb") as tf, open(
             paths["priors"], "w", encoding="utf-8"
         ) as pf:
-            priors_in = open(params.priors_path, encoding="utf-8") if params.priors_path else None
+            # a gs:// / s3:// priors file is fetched once per worker (then cached)
+            priors_in = open(local_copy(params.priors_path), encoding="utf-8") if params.priors_path else None
             try:
                 aligner.prepare_files(src_lines, sf, tgt_lines, tf, priors_in, pf)
             finally:

@@ -59,7 +59,10 @@ class BatchedSimAligner:
             raise ValueError(f"unknown simalign method {params.method!r}: choose one of {', '.join(METHODS)}")
         self.params = params
         self.torch = torch
-        self.sa = SentenceAligner(model=params.model_path, token_type="bpe", matching_methods=METHODS[params.method],
+        from pipelines.remote_files import local_copy
+
+        # a gs:// / s3:// model folder is fetched once per worker
+        self.sa = SentenceAligner(model=local_copy(params.model_path), token_type="bpe", matching_methods=METHODS[params.method],
                                   distortion=params.distortion, device=params.device, layer=params.layer)
         self.tokenizer = self.sa.embed_loader.tokenizer
         self.model = self.sa.embed_loader.emb_model
