@@ -1,68 +1,254 @@
-"""The `build_corpus` Prefect flow: every enabled stage, in order, each a Prefect task.
+"""The `build_corpus` Prefect flow: the enabled stages as a DAG of Prefect tasks.
 
-Stages are joined by their outputs on disk, so each task gets the whole config and reads what the
-previous stages wrote; an up-to-date stage is skipped by flows.stage_runner.
+Each stage module may declare `UPSTREAM_STAGES`, the stages whose outputs it reads (none: a source
+stage). The flow submits every enabled stage at once through Prefect's task runner, each waiting
+only for its enabled upstream stages: mono, wiki and parallel run at the same time, the tokenizer
+after them, encode after the tokenizer, train after encode. Stages are joined by their outputs on
+disk, so each task gets the whole config and reads what its upstream stages committed; an
+up-to-date stage is skipped by flows.stage_runner.
+
+On the local runner, stages that run at the same time share `runner.workers` (see share_workers);
+on Dataflow / Flink / Spark their Beam jobs simply run at the same time. A failed stage fails its
+dependents (Prefect marks them NotReady) while the other stages finish and commit their outputs;
+the flow then fails with the first failed stage's error.
+
+Each stage task publishes one markdown artifact (its summary table, kept/dropped by reason, rows per
+partition, shuffle bytes); the flow writes OUT/report.html and links it as an artifact.
 """
 
 from __future__ import annotations
 
 import importlib
+import time
+from dataclasses import dataclass
+from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.futures import wait
+from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.config import STAGE_ORDER, Config
+from flows.config import STAGE_ORDER, Config, ConfigError
+from flows.retries import retry_transient
 
 
 def stage_module(stage: str):
     return importlib.import_module(f"flows.stages.{stage}")
 
 
-def _transient(task, task_run, state) -> bool:
-    """Retry only transient I/O trouble (network filesystems), never a user or data error."""
+def upstream_stages(stage: str) -> tuple[str, ...]:
+    """The stages whose outputs `stage` reads, as its module declares them (none: a source stage)."""
+    return tuple(getattr(stage_module(stage), "UPSTREAM_STAGES", ()))
+
+
+# Stages whose work is not shared out as local Beam workers (the trainer has its own train.nproc).
+NOT_SHARED = ("train",)
+
+
+@dataclass
+class StagePlan:
+    stage: str
+    upstream: list[str]  # enabled stages it waits for
+    forced: bool
+    wave: int  # 0 = starts at once; n = after a stage of wave n - 1
+    workers: int  # local runner: Beam workers of this stage (1 = in-process, in a thread)
+
+
+def share_workers(total: int, stages: list[str]) -> dict[str, int]:
+    """Split `total` local workers among stages running at the same time: each gets total // n, the
+    first ones one more while the remainder lasts; never less than 1 (a share of 1 runs Beam's
+    in-process runner in a thread of the driver, so with fewer workers than stages they still all
+    run at once, sharing the driver process)."""
+    if not stages:
+        return {}
+    base, extra = divmod(total, len(stages))
+    return {s: max(1, base + (1 if i < extra else 0)) for i, s in enumerate(stages)}
+
+
+def plan_stages(cfg: Config, force: list[str] | None = None) -> list[StagePlan]:
+    """The DAG of the enabled stages: who waits for whom, which are forced, and the worker shares."""
+    stages = enabled_stages(cfg)
+    forced = forced_stages(stages, force)
+    plans: list[StagePlan] = []
+    wave: dict[str, int] = {}
+    for i, stage in enumerate(stages):
+        if cfg.orchestration.concurrent_stages:
+            upstream = [u for u in upstream_stages(stage) if u in stages]
+        else:  # one at a time, in order
+            upstream = stages[i - 1:i]
+        wave[stage] = 1 + max((wave[u] for u in upstream), default=-1)
+        plans.append(StagePlan(stage, upstream, forced[stage], wave[stage], cfg.runner.workers))
+    if cfg.runner.kind == "local":
+        for w in sorted(set(wave.values())):
+            together = [p.stage for p in plans if p.wave == w and p.stage not in NOT_SHARED]
+            shares = share_workers(cfg.runner.workers, together)
+            for p in plans:
+                p.workers = shares.get(p.stage, p.workers)
+    return plans
+
+
+def describe_plan(cfg: Config, plans: list[StagePlan]) -> list[str]:
+    """Log lines saying what runs at once, what waits for what, and how workers are shared."""
+    lines = []
+    for w in sorted({p.wave for p in plans}):
+        group = [p for p in plans if p.wave == w]
+        names = ", ".join(p.stage for p in group)
+        after = [s for s in STAGE_ORDER if any(s in p.upstream for p in group)]
+        when = "at once" if w == 0 else f"after {', '.join(after)}"
+        lines.append(f"wave {w + 1}: {names} ({when})")
+        shared = [p for p in group if p.stage not in NOT_SHARED]
+        if cfg.runner.kind == "local" and len(shared) > 1:
+            shares = ", ".join(f"{p.stage} {p.workers}" for p in shared)
+            lines.append(f"  local runner: runner.workers={cfg.runner.workers} shared by {len(shared)} stages "
+                         f"running at once: {shares} (a share of 1 runs in-process, in a thread of this process)")
+    if not cfg.orchestration.concurrent_stages:
+        lines.append("one stage at a time (orchestration.concurrent_stages: false)")
+    return lines
+
+
+def _stage_result(report, products: bool = True) -> dict:
+    out = {"stage": report.stage, "skipped": report.skipped, "seconds": round(report.seconds, 2),
+           "counters": report.counters, "key": report.key}
+    if products:
+        out["products"] = {rel: {"rows": m.rows, "partitions": dict(m.partitions)}
+                           for rel, m in sorted(report.manifests.items())}
+    return out
+
+
+def publish_summary(cfg: Config, stage: str, result: dict) -> None:
+    """The stage's Prefect markdown artifact (key `<stage>-summary`): what the CLI prints, and more."""
+    from prefect.artifacts import create_markdown_artifact
+
+    from flows.stage_summary import stage_markdown
+
     try:
-        state.result()
-    except (ConnectionError, TimeoutError):
-        return True
-    except Exception:
-        return False
-    return False
+        table = stage_module(stage).summarize(cfg, result)
+    except (OSError, ValueError, KeyError) as e:  # a summary that cannot be read must not fail the stage
+        get_run_logger().warning(f"[{stage}] summary table not built: {type(e).__name__}: {e}")
+        table = None
+    create_markdown_artifact(markdown=stage_markdown(stage, result, table), key=f"{stage}-summary",
+                             description=f"xlcorpus stage {stage}: kept/dropped, partitions, shuffles")
 
 
-@task(name="stage", retries=2, retry_delay_seconds=5, retry_condition_fn=_transient, task_run_name="{stage}")
-def run_stage_task(stage: str, config: dict, force: bool = False) -> dict:
+@task(name="stage", task_run_name="{stage}", retry_condition_fn=retry_transient)
+def run_stage_task(stage: str, config: dict, force: bool = False, workers: int | None = None) -> dict:
+    from flows.progress import reporting
+
     logger = get_run_logger()
     cfg = Config.model_validate(config)
-    report = stage_module(stage).run(cfg, force=force, log_fn=logger.info)
-    return {"stage": stage, "skipped": report.skipped, "seconds": round(report.seconds, 2),
-            "counters": report.counters, "key": report.key}
+    if workers is not None and workers != cfg.runner.workers:
+        cfg = cfg.model_copy(update={"runner": cfg.runner.model_copy(update={"workers": workers})})
+        logger.info(f"[{stage}] {workers} local worker{'s' if workers > 1 else ''} (shared with stages running at once)")
+    started = time.time()
+    with reporting(logger.info, cfg.orchestration.progress_log_seconds):
+        report = stage_module(stage).run(cfg, force=force, log_fn=logger.info)
+    result = {**_stage_result(report), "started": started, "finished": time.time()}
+    publish_summary(cfg, stage, result)
+    return result
 
 
 def enabled_stages(cfg: Config) -> list[str]:
     return [s for s in STAGE_ORDER if s in cfg.stages and stage_module(s).enabled(cfg)]
 
 
-@flow(name="build_corpus", log_prints=True)
-def build_corpus(config: dict, force: list[str] | None = None) -> list[dict]:
-    """Run the enabled stages. `force` names stages to rerun even when up to date (and everything after)."""
-    cfg = Config.model_validate(config)
-    return [
-        run_stage_task(stage, cfg.model_dump(mode="json"), force=forcing)
-        for stage, forcing in forced_stages(enabled_stages(cfg), force).items()
-    ]
+def resolve_config(config: dict | None, config_path: str | None, overrides: dict[str, Any] | None) -> Config:
+    """The flow's config: a resolved config dict (the CLI), or a YAML path + overrides (a deployment)."""
+    from flows.config import load_config
+
+    if (config is None) == (config_path is None):
+        raise ConfigError("build_corpus needs exactly one of `config` (a resolved config) or `config_path`")
+    if config is not None:
+        if overrides:
+            raise ConfigError("build_corpus: `overrides` apply to `config_path`, not to a resolved `config`")
+        return Config.model_validate(config)
+    return load_config(config_path, dict(overrides or {}))
+
+
+def check_before_run(cfg: Config, force: list[str] | None) -> None:
+    """Everything that can be checked before a stage starts: runner options (and its client libraries),
+    at least one enabled stage, --force names, every local input. Raises the user errors."""
+    from flows.stage_runner import runner_spec
+    from pipelines.runners import check_submit_client, validated_options
+
+    validated_options(runner_spec(cfg), "xlcorpus-check")
+    check_submit_client(runner_spec(cfg))
+    if not enabled_stages(cfg):
+        raise ConfigError("the config enables no stage with inputs: set e.g. mono.inputs to your WARC/WET files")
+    forced_stages(enabled_stages(cfg), force)
+    preflight(cfg)
+
+
+@flow(name="build_corpus", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=len(STAGE_ORDER)))
+def build_corpus(config: dict | None = None, force: list[str] | None = None, config_path: str | None = None,
+                 overrides: dict[str, Any] | None = None) -> list[dict]:
+    """Run the enabled stages as a DAG: independent stages at the same time.
+
+    config: a resolved config (what the CLI passes), or config_path (a YAML file) + overrides
+    ({"runner.workers": 4, ...}, as `--set`), which is what a deployment's parameters hold.
+    force: stages to rerun even when up to date (and every stage that depends on them); "all".
+    """
+    logger = get_run_logger()
+    cfg = resolve_config(config, config_path, overrides)
+    check_before_run(cfg, force)
+    plans = plan_stages(cfg, force)
+    for line in describe_plan(cfg, plans):
+        logger.info(line)
+    conf = cfg.model_dump(mode="json")
+    futures = {}
+    for p in plans:
+        policy = cfg.orchestration.retry_for(p.stage)
+        futures[p.stage] = run_stage_task.with_options(
+            retries=policy.count, retry_delay_seconds=policy.delay_seconds,
+        ).submit(p.stage, conf, force=p.forced, workers=p.workers, wait_for=[futures[u] for u in p.upstream])
+    wait(list(futures.values()))
+    results, failed, not_run = [], [], []
+    for p in plans:
+        state = futures[p.stage].state
+        if state.is_completed():
+            results.append(futures[p.stage].result())
+        elif state.is_failed() or state.is_crashed():
+            failed.append(p.stage)
+        else:
+            not_run.append(p.stage)
+    _link_report(cfg, logger)
+    if failed:
+        done = [r["stage"] for r in results]
+        logger.error(f"stage(s) failed: {', '.join(failed)}"
+                     + (f"; not run (an upstream stage failed): {', '.join(not_run)}" if not_run else "")
+                     + (f"; committed: {', '.join(done)}" if done else ""))
+        futures[failed[0]].result()  # raises the failed stage's own error: the CLI prints its one line
+    return results
+
+
+def _link_report(cfg: Config, logger) -> None:
+    """Write OUT/report.html (local OUT) and link it as the flow's `build-report` artifact."""
+    if not cfg.orchestration.report or "://" in cfg.out:
+        return
+    from pathlib import Path
+
+    from prefect.artifacts import create_link_artifact
+
+    from flows.report import collect, write_html
+
+    data = collect(Path(cfg.out))
+    if data.empty:
+        return
+    target = write_html(data, Path(cfg.out) / "report.html").resolve()
+    create_link_artifact(link=target.as_uri(), link_text="HTML report of the build", key="build-report",
+                         description=f"xlcorpus report of {cfg.out}")
+    logger.info(f"report: {target}")
 
 
 def forced_stages(stages: list[str], force: list[str] | None) -> dict[str, bool]:
-    """stage → whether it is forced: a named stage and every stage after it ('all' forces all)."""
+    """stage → whether it is forced: a named stage and every stage that (transitively) reads its
+    outputs; 'all' forces every stage."""
     force_set = set(force or [])
     unknown = force_set - set(STAGE_ORDER) - {"all"}
     if unknown:
-        from flows.config import ConfigError
-
         raise ConfigError(f"--force names unknown stage(s) {sorted(unknown)}: choose from {', '.join(STAGE_ORDER)}, all")
-    out, forcing = {}, False
-    for stage in stages:
-        forcing = forcing or stage in force_set or "all" in force_set
-        out[stage] = forcing
+    out: dict[str, bool] = {}
+    for stage in stages:  # STAGE_ORDER is a topological order of the DAG
+        out[stage] = ("all" in force_set or stage in force_set
+                      or any(out.get(u, False) for u in upstream_stages(stage)))
     return out
 
 

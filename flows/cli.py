@@ -142,10 +142,37 @@ def run_build(cfg, force: list[str]) -> list[dict]:
     guarded(forced_stages, enabled_stages(cfg), force)
     guarded(preflight, cfg)  # missing inputs fail here, before a Prefect server starts
     _no_tracebacks_for_user_errors()
-    results = guarded(build_corpus, cfg.model_dump(mode="json"), force)
+    results = run_flow(build_corpus, cfg.model_dump(mode="json"), force)
     print_summaries(cfg, results)
+    print_timeline(results)
     console.print(f"outputs in [bold]{cfg.out}[/]")
     return results
+
+
+def run_flow(flow_fn, *args, **kwargs):
+    """Run a Prefect flow against the user's server (PREFECT_API_URL) or a temporary one that stops
+    with this process, with live progress bars on a terminal; user errors become one line."""
+    from flows.prefect_server import PrefectServerError, prefect_api
+    from flows.progress import progress_display
+
+    def say(message: str) -> None:
+        err_console.print(message, highlight=False, markup=False, soft_wrap=True)
+
+    try:
+        with prefect_api(say), progress_display(err_console):
+            return guarded(flow_fn, *args, **kwargs)
+    except PrefectServerError as e:
+        fail(str(e))
+
+
+def print_timeline(results: list[dict]) -> None:
+    """When each stage ran, relative to the first start: shows which stages overlapped."""
+    timed = [r for r in results if r.get("started") is not None and not r.get("skipped")]
+    if len(timed) < 2:
+        return
+    t0 = min(r["started"] for r in timed)
+    spans = ", ".join(f"{r['stage']} {r['started'] - t0:.1f}–{r['finished'] - t0:.1f}s" for r in timed)
+    console.print(f"[bold]timeline[/]: {spans}", highlight=False)
 
 
 def run_dry(cfg, graph_dir: str | None) -> list[dict]:

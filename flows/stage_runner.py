@@ -261,9 +261,9 @@ def run_stage(
         json.dumps({"stage": stage, "key": key, "products": sorted(final_dirs), "counters": counters,
                     "extra": facts}, indent=2, sort_keys=True) + "\n",
     )
-    for name, value in counters.items():
-        say(f"[{stage}] {name} = {value}")
-    say(f"[{stage}] done in {seconds:.1f}s")
+    from flows.stage_summary import summary_line  # one line per stage, not one per counter
+
+    say(f"[{stage}] done in {seconds:.1f}s: {summary_line(counters)}")
     return StageReport(stage, key, False, seconds, counters, manifests, facts)
 
 
@@ -289,10 +289,19 @@ def runner_spec(cfg: Config):
     return spec
 
 
-def run_beam(cfg: Config, stage: str, build: Callable[[object], None]) -> dict[str, int]:
-    """Build a Beam pipeline with `build(pipeline)`, run it on the configured runner, return its counters."""
+def run_beam(cfg: Config, stage: str, build: Callable[[object], None], progress=None) -> dict[str, int]:
+    """Build a Beam pipeline with `build(pipeline)`, run it on the configured runner, return its counters.
+
+    progress: a flows.progress.ProgressPlan (the stage's input units and the folder its workers mark
+    them done in); while the job runs, a thread polls that folder and shows files done / total,
+    records/s and ETA in the log and the CLI's progress bar — on every runner, since Beam counters are
+    not live on all of them. Runner failures that a retry can get past (job not accepted, worker
+    lost) are raised as typed flows.retries.TransientRunnerError; everything else as it came.
+    """
     import apache_beam as beam
 
+    from flows.progress import watch
+    from flows.retries import transient_error
     from pipelines.counters import metrics_by_name
     from pipelines.runners import RunnerOptionsError, pipeline_options
 
@@ -306,8 +315,18 @@ def run_beam(cfg: Config, stage: str, build: Callable[[object], None]) -> dict[s
     if plan is not None:
         plan.record(stage, pipeline, options)
         raise DryRunStop(stage)
-    result = pipeline.run()
-    result.wait_until_finish()
+    submitted = False
+    try:
+        with watch(stage, progress):
+            result = pipeline.run()  # in-process runners run the whole job here; remote ones submit it
+            submitted = True
+            state = result.wait_until_finish()
+    except Exception as e:
+        transient = transient_error(e, submitted, stage)
+        if transient is not None:
+            raise transient from e
+        raise
+    _check_final_state(stage, state)
     return metrics_by_name(result, stage)
 
 
@@ -364,3 +383,21 @@ def _dry_run_stage(stage: str, key: str, up_to_date: bool, body: Callable[[str],
     say(f"[{stage}] dry run: {'pipeline built' if built else 'no Beam pipeline'}; "
         f"{'up to date, a real run would skip it' if up_to_date else 'a real run would run it'}")
     return StageReport(stage, key, True, 0.0, {}, {}, {"dry_run": True, "pipeline": built, "up_to_date": up_to_date})
+
+# --- helpers of run_beam ---------------------------------------------------------------------------
+
+
+class JobNotDoneError(RuntimeError):
+    """A Beam job that ended without failing but without finishing (cancelled, drained)."""
+
+
+def _check_final_state(stage: str, state) -> None:
+    """A job that ended CANCELLED/DRAINED/UPDATED did not produce the stage's outputs: say so, never
+    commit them. (Runners that report no state, as the in-process one after run(), pass.)"""
+    from apache_beam.runners.runner import PipelineState
+
+    if state is None or state == PipelineState.DONE:
+        return
+    if state in (PipelineState.CANCELLED, PipelineState.DRAINED, PipelineState.UPDATED):
+        raise JobNotDoneError(f"[{stage}] the Beam job ended in state {state} (cancelled or drained from outside); "
+                              "nothing of the stage is committed: run the build again")

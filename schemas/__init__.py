@@ -6,7 +6,7 @@ This package imports pyarrow only: pipelines, flows and xlmodel all depend on it
 from schemas.base import SCHEMA_NAME_KEY, SCHEMA_VERSION_KEY, schema_id, with_identity
 from schemas.codeswitch import CODESWITCH
 from schemas.documents import DOCUMENTS, REJECTS
-from schemas.parallel import ALIGNMENTS, LEXICON, PAIRS
+from schemas.parallel import ALIGN_PRIORS, ALIGNMENTS, LEXICON, PAIRS
 from schemas.tokens import TOKENS
 from schemas.wiki import ENTITY_SENTENCES
 
@@ -22,9 +22,10 @@ __all__ = [
     "PAIRS",
     "ALIGNMENTS",
     "LEXICON",
+    "ALIGN_PRIORS",
     "ENTITY_SENTENCES",
 ]
 
 # Every product schema, by name (reports and validators look products up here).
 ALL = {s.metadata[SCHEMA_NAME_KEY].decode(): s for s in
-       (DOCUMENTS, REJECTS, CODESWITCH, TOKENS, PAIRS, ALIGNMENTS, LEXICON, ENTITY_SENTENCES)}
+       (DOCUMENTS, REJECTS, CODESWITCH, TOKENS, PAIRS, ALIGNMENTS, LEXICON, ALIGN_PRIORS, ENTITY_SENTENCES)}

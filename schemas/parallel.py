@@ -60,3 +60,22 @@ LEXICON = with_identity(
         pa.field("count", pa.int64(), nullable=False),  # symmetrized links between src and tgt
     ],
 )
+
+# Shared alignment priors of one language pair (eflomal's priors, the eflomal-makepriors statistics),
+# counted over the links of a deterministic sample of the pair (pass 1). One row is one prior:
+#   LEX  src tgt      — times src was linked to tgt        FERF src fert — times src had `fert` links
+#   FERR tgt fert     — times tgt had `fert` links          HMMF / HMMR jump — forward / reverse jump lengths
+ALIGN_PRIORS = with_identity(
+    "align_priors",
+    1,
+    [
+        pa.field("entry_id", pa.string(), nullable=False),  # stable: (pair, kind, src, tgt, value)
+        pa.field("src_lang", pa.string(), nullable=False),
+        pa.field("tgt_lang", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),  # LEX | FERF | FERR | HMMF | HMMR
+        pa.field("src", pa.string(), nullable=False),  # lowercased source word ("" for FERR, HMM*)
+        pa.field("tgt", pa.string(), nullable=False),  # lowercased target word ("" for FERF, HMM*)
+        pa.field("value", pa.int32(), nullable=False),  # fertility (FER*) or jump (HMM*); 0 for LEX
+        pa.field("count", pa.int64(), nullable=False),  # times seen in the sample's links: eflomal's alpha
+    ],
+)

@@ -129,3 +129,117 @@ def test_similarity_is_bit_identical_to_simalign():
         x = rng.standard_normal((int(rng.integers(1, 30)), 16)).astype(np.float32)
         y = rng.standard_normal((int(rng.integers(1, 30)), 16)).astype(np.float32)
         assert np.array_equal(similarity(x, y), SentenceAligner.get_similarity(x, y))
+
+
+# --- shared priors (two-pass alignment) ----------------------------------------------------------
+
+
+def test_prior_counts_are_eflomal_makepriors_statistics():
+    """Our per-pair counts, summed, equal eflomal's own calculate_priors (what eflomal-makepriors writes)."""
+    import random
+    from collections import Counter
+
+    import eflomal
+
+    from pipelines.parallel.priors import pair_prior_counts
+
+    rng = random.Random(5)
+    src, tgt, fwd, rev = [], [], [], []
+    for _ in range(60):
+        s = [rng.choice("ab c d E f g".split()) for _ in range(rng.randint(1, 9))]
+        t = [rng.choice("x y Z w v".split()) for _ in range(rng.randint(1, 9))]
+        # forward: each target word at most one source word; reverse: each source word at most one target word
+        f = sorted((rng.randrange(len(s)), j) for j in range(len(t)) if rng.random() < 0.8)
+        r = sorted((i, rng.randrange(len(t))) for i in range(len(s)) if rng.random() < 0.8)
+        src.append(s)
+        tgt.append(t)
+        fwd.append(f)
+        rev.append(r)
+    ours: Counter = Counter()
+    for s, t, f, r in zip(src, tgt, fwd, rev, strict=True):
+        ours.update(pair_prior_counts(s, t, f, r))
+    pharaoh = lambda links: " ".join(f"{i}-{j}" for i, j in links)  # noqa: E731
+    lex, hmmf, hmmr, ferf, ferr = eflomal.calculate_priors(
+        [" ".join(s).lower() for s in src], [" ".join(t).lower() for t in tgt], map(pharaoh, fwd), map(pharaoh, rev))
+    theirs: Counter = Counter()
+    theirs.update({("LEX", a, b, 0): n for (a, b), n in lex.items()})
+    theirs.update({("HMMF", "", "", k): n for k, n in hmmf.items()})
+    theirs.update({("HMMR", "", "", k): n for k, n in hmmr.items()})
+    theirs.update({("FERF", a, "", k): n for (a, k), n in ferf.items()})
+    theirs.update({("FERR", "", b, k): n for (b, k), n in ferr.items()})
+    assert ours == theirs
+    assert {k[0] for k in ours} == {"LEX", "HMMF", "HMMR", "FERF", "FERR"}
+
+
+def test_chunk_priors_keep_only_what_the_chunk_can_use():
+    import pyarrow as pa
+
+    from pipelines.parallel.priors import chunk_priors_lines, file_priors_lines, prior_line
+
+    rows = [("LEX", "haus", "house", 0, 7), ("LEX", "haus", "home", 0, 2), ("LEX", "baum", "tree", 0, 3),
+            ("FERF", "haus", "", 1, 9), ("FERF", "baum", "", 2, 1), ("FERR", "", "house", 1, 8),
+            ("FERR", "", "tree", 1, 3), ("HMMF", "", "", 1, 40), ("HMMR", "", "", -2, 5)]
+    table = pa.table({k: [r[i] for r in rows] for i, k in enumerate(("kind", "src", "tgt", "value", "count"))})
+    got = chunk_priors_lines(table, {"haus", "klein"}, {"house", "small"})
+    assert got == ["LEX\thaus\thouse\t7", "FERF\thaus\t1\t9", "FERR\thouse\t1\t8", "HMMF\t1\t40", "HMMR\t-2\t5"]
+    all_lines = [prior_line(*r) for r in rows]
+    assert list(file_priors_lines([x.replace("haus", "Haus") + "\n" for x in all_lines], {"haus"}, {"house"})) == [
+        "LEX\tHaus\thouse\t7", "FERF\tHaus\t1\t9", "FERR\thouse\t1\t8", "HMMF\t1\t40", "HMMR\t-2\t5"]
+
+
+def test_plan_builds_priors_only_for_pairs_of_several_chunks():
+    from pipelines.parallel.priors import PriorsSettings, in_sample, plan_for, sample_chunk_of
+
+    s = PriorsSettings(sample_size=300, sample_chunk_size=100)
+    assert not plan_for(1000, 1000, s, True).priors  # one chunk: nothing to share
+    assert not plan_for(5000, 1000, s, False).priors  # the aligner cannot use built priors
+    assert not plan_for(5000, 1000, PriorsSettings(enabled=False), True).priors
+    plan = plan_for(3000, 1000, s, True)
+    assert (plan.n_chunks, plan.priors, plan.sample_chunks, plan.expected_sample) == (3, True, 3, 300)
+    members = [f"p{k}" for k in range(3000) if in_sample(f"p{k}", plan)]
+    assert 240 <= len(members) <= 360  # a hash sample of ~10 %
+    assert members == [f"p{k}" for k in range(3000) if in_sample(f"p{k}", plan)]  # deterministic
+    assert {sample_chunk_of(m, plan) for m in members} == {0, 1, 2}
+    small = plan_for(1500, 1000, PriorsSettings(sample_size=200000), True)
+    assert all(in_sample(f"p{k}", small) for k in range(1500))  # a pair below sample_size: all of it
+
+
+def _chunked_aer(aligner, corpus, chunk: int, priors=None) -> float:
+    from tests.align_gold import aer
+
+    links = []
+    for start in range(0, len(corpus.pairs), chunk):
+        links += aligner.align(corpus.pairs[start : start + chunk], seed=start, priors=priors)
+    return aer(links, corpus.gold)
+
+
+def test_shared_priors_bring_chunked_alignment_back_to_one_chunk_quality():
+    """On a planted Zipfian gold set, chunks of 300 pairs lose AER to one chunk; priors from pass 1
+    (eflomal-makepriors statistics of the one-chunk links) win it back."""
+    from collections import Counter
+
+    import pyarrow as pa
+
+    from pipelines.parallel.priors import chunk_priors_lines, chunk_vocab, pair_prior_counts
+    from tests.align_gold import GoldSpec, aer, make_gold
+
+    corpus = make_gold(GoldSpec(n_pairs=1500, vocab=2500, mean_words=10, seed=3))
+    aligner = EflomalAligner(EflomalParams(n_samplers=1, rel_iterations=0.5))
+    runs = aligner.align_directional(corpus.pairs, seed=1)
+    one_chunk = aer([grow_diag_final_and(f, r) for f, r in runs], corpus.gold)
+    counts: Counter = Counter()
+    for (s, t), (f, r) in zip(corpus.pairs, runs, strict=True):
+        counts.update(pair_prior_counts(s, t, f, r))
+    table = pa.table({k: [key[i] for key in counts] for i, k in enumerate(("kind", "src", "tgt", "value"))}
+                     | {"count": list(counts.values())})
+
+    def with_priors(chunk: int) -> float:
+        links = []
+        for start in range(0, len(corpus.pairs), chunk):
+            part = corpus.pairs[start : start + chunk]
+            links += aligner.align(part, seed=start, priors=chunk_priors_lines(table, *chunk_vocab(part)))
+        return aer(links, corpus.gold)
+
+    chunked, chunked_priors = _chunked_aer(aligner, corpus, 300), with_priors(300)
+    assert chunked > one_chunk + 0.03  # chunking costs quality ...
+    assert chunked_priors <= one_chunk + 0.01  # ... and shared priors bring it back

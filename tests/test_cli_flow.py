@@ -68,7 +68,8 @@ def test_build_corpus_flow_runs_and_skips_when_up_to_date(tmp_path):
     from schemas.manifest import validate
 
     section = make_section(tmp_path / "data")
-    cfg = Config.model_validate({"out": str(tmp_path / "out"), "stages": ["mono"], **section})
+    cfg = Config.model_validate({"out": str(tmp_path / "out"), "stages": ["mono"], **section,
+                                 "orchestration": {"report": False}})  # the report has its own tests
     first = build_corpus(cfg.model_dump(mode="json"))
     assert [r["stage"] for r in first] == ["mono"] and not first[0]["skipped"]
     m = validate(str(tmp_path / "out" / "documents"))

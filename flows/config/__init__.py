@@ -19,6 +19,7 @@ from flows.config.encode import EncodeConfig
 from flows.config.languages import check_language, check_languages, registered_subtags
 from flows.config.mono import MonoConfig
 from flows.config.neardup import NearDupConfig
+from flows.config.orchestration import OrchestrationConfig
 from flows.config.output import OutputConfig
 from flows.config.parallel import ParallelConfig
 from flows.config.tokenizer import TokenizerConfig
@@ -79,6 +80,7 @@ class Config(Strict):
     stages: list[str] = Field(default_factory=lambda: list(STAGE_ORDER), description="stages to run, in order")
     runner: RunnerConfig = RunnerConfig()
     output: OutputConfig = OutputConfig()
+    orchestration: OrchestrationConfig = OrchestrationConfig()
     mono: MonoConfig = MonoConfig()
     neardup: NearDupConfig = NearDupConfig()
     wiki: WikiConfig = WikiConfig()

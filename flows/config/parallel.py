@@ -9,7 +9,7 @@ parallel:
     - {format: jsonl, input_path: pairs.jsonl, src_lang: es, tgt_lang: en, src_field: es, tgt_field: en}
     - news.de-en.tsv          # a plain path or glob: format from the extension, pair from the name
   clean: {max_chars: 1000, max_words: 250, max_length_ratio: 3.0, lid: true}
-  align: {aligner: eflomal, chunk_size: 10000}
+  align: {aligner: eflomal, chunk_size: 10000, priors: {enabled: true, sample_size: 200000}}
   lexicon: {min_count: 2}
   alm: {samples: 2, max_switch_ratio: 0.3}
   dictionary: {p: 0.3, choose: top}
@@ -57,7 +57,8 @@ class EflomalConfig(_Strict):
     n_samplers: int = Field(3, ge=1)
     null_prior: float = Field(0.2, ge=0.0, le=1.0)
     rel_iterations: float = Field(1.0, gt=0.0)
-    priors_path: str | None = Field(None, description="eflomal priors file (optional)")
+    priors_path: str | None = Field(None, description="your eflomal-makepriors file for every chunk "
+                                                      "(then no priors are built)")
 
 
 class SimAlignConfig(_Strict):
@@ -69,11 +70,19 @@ class SimAlignConfig(_Strict):
     device: str = "cpu"
 
 
+class PriorsConfig(_Strict):
+    enabled: bool = Field(True, description="eflomal: two-pass alignment with shared priors for every language "
+                                            "pair of more pairs than one chunk (not with eflomal.priors_path)")
+    sample_size: int = Field(200000, ge=1, description="pass 1: pairs per language pair whose links make the priors")
+    sample_chunk_size: int = Field(100000, ge=1, description="pass 1: chunk size of the sample")
+
+
 class AlignConfig(_Strict):
     aligner: Literal["eflomal", "simalign"] = "eflomal"
     chunk_size: int = Field(10000, ge=1, description="pairs per alignment chunk (per language pair)")
     eflomal: EflomalConfig = EflomalConfig()
     simalign: SimAlignConfig = SimAlignConfig()
+    priors: PriorsConfig = PriorsConfig()
 
 
 class LexiconConfig(_Strict):
@@ -104,3 +113,5 @@ class ParallelConfig(_Strict):
     alm: AlmConfig = AlmConfig()
     dictionary: DictionaryConfig = DictionaryConfig()
     target_shard_mb: float = Field(128, gt=0, description="target shard size")
+    hot_key_max_group: int = Field(10000, ge=1, description="word joins: a word with more values than this is "
+                                                            "spread over several workers (salted)")

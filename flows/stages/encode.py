@@ -17,6 +17,7 @@ from schemas.manifest import MANIFEST_NAME, read_manifest
 from schemas.tokens import OBJECTIVES
 
 STAGE = "encode"
+UPSTREAM_STAGES = ("mono", "wiki", "parallel", "tokenizer")  # whose outputs it reads (build_corpus DAG)
 TOKENS_DIR = "tokens"
 REJECTS_DIR = "rejects/encode"
 SAMPLING_NAME = "sampling.json"

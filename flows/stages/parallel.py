@@ -51,6 +51,7 @@ def settings(cfg: Config):
     from pipelines.parallel.dictcs import DictSettings
     from pipelines.parallel.eflomal_run import EflomalParams
     from pipelines.parallel.pipeline import ParallelSettings
+    from pipelines.parallel.priors import PriorsSettings
     from pipelines.parallel.simalign_batched import SimAlignParams
 
     c = cfg.parallel
@@ -58,7 +59,8 @@ def settings(cfg: Config):
     return ParallelSettings(
         clean=CleanSettings(**c.clean.model_dump()),
         align=AlignSettings(aligner=a.aligner, chunk_size=a.chunk_size, eflomal=EflomalParams(**a.eflomal.model_dump()),
-                            simalign=SimAlignParams(**a.simalign.model_dump())),
+                            simalign=SimAlignParams(**a.simalign.model_dump()),
+                            priors=PriorsSettings(**a.priors.model_dump())),
         lexicon_min_count=c.lexicon.min_count,
         alm=AlmSettings(samples=c.alm.samples, max_phrase_words=c.alm.max_phrase_words,
                         max_switch_ratio=c.alm.max_switch_ratio, directions=tuple(c.alm.directions)),
@@ -68,6 +70,7 @@ def settings(cfg: Config):
         make_dict=c.dictionary.enabled,
         seed=cfg.seed,
         target_shard_bytes=int(c.target_shard_mb * 1024 * 1024),
+        max_group=c.hot_key_max_group,
     )
 
 

@@ -17,12 +17,12 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 import eflomal
 
 from pipelines.parallel.symmetrize import Link, parse_pharaoh
-from pipelines.remote_files import local_copy
 
 MAX_TOKENS = 1023  # eflomal writes sentences of >= 1024 tokens as empty (no links): we skip them first
 SEED_ENV = "XLCORPUS_EFLOMAL_SEED"
@@ -60,7 +60,7 @@ class EflomalParams:
     n_samplers: int = 3
     null_prior: float = 0.2
     rel_iterations: float = 1.0
-    priors_path: str | None = None  # eflomal priors file (eflomal-makepriors format), optional
+    priors_path: str | None = None  # the user's eflomal-makepriors file for every chunk (then none are built)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -104,17 +104,22 @@ def iterations(n_sentences: int, model: int, rel_iterations: float) -> tuple[int
 
 
 def run_eflomal(
-    src_lines: list[str], tgt_lines: list[str], params: EflomalParams, seed: int
+    src_lines: list[str], tgt_lines: list[str], params: EflomalParams, seed: int, priors: Iterable[str] | None = None
 ) -> list[tuple[list[Link], list[Link]]]:
     """Forward and reverse links (both as (src, tgt) indices) for whitespace-tokenized lines.
 
     Every line must have between 1 and MAX_TOKENS tokens (the caller skips the rest with a reason).
+    priors: lines of eflomal-makepriors' format (see pipelines.parallel.priors), read by eflomal's
+    own priors reader and indexed against this chunk's vocabulary.
     """
     if len(src_lines) != len(tgt_lines):
         raise ValueError(f"eflomal chunk: {len(src_lines)} source lines but {len(tgt_lines)} target lines")
     for line in (*src_lines, *tgt_lines):
         if len(line.split()) > MAX_TOKENS:
             raise ValueError(f"a line of {len(line.split())} tokens reached eflomal (limit {MAX_TOKENS})")
+    priors = list(priors) if priors is not None else None
+    if not priors:
+        priors = None  # nothing that touches this chunk: run without (eflomal cannot read an empty priors file)
     shim = seed_shim()
     aligner = eflomal.Aligner(model=params.model, n_samplers=params.n_samplers, null_prior=params.null_prior,
                               rel_iterations=params.rel_iterations)
@@ -123,13 +128,7 @@ def run_eflomal(
         with open(paths["src"], "wb") as sf, open(paths["tgt"], "wb") as tf, open(
             paths["priors"], "w", encoding="utf-8"
         ) as pf:
-            # a gs:// / s3:// priors file is fetched once per worker (then cached)
-            priors_in = open(local_copy(params.priors_path), encoding="utf-8") if params.priors_path else None
-            try:
-                aligner.prepare_files(src_lines, sf, tgt_lines, tf, priors_in, pf)
-            finally:
-                if priors_in is not None:
-                    priors_in.close()
+            aligner.prepare_files(src_lines, sf, tgt_lines, tf, priors, pf)
         n1, n2, n3 = iterations(len(src_lines), params.model, params.rel_iterations)
         binary = os.path.join(os.path.dirname(eflomal.__file__), "bin", "eflomal")
         args = [binary, "-m", str(params.model), "-s", paths["src"], "-t", paths["tgt"], "-n", str(params.n_samplers),
@@ -138,7 +137,7 @@ def run_eflomal(
             args += ["-2", str(n2)]
         if params.model >= 3:
             args += ["-3", str(n3)]
-        if params.priors_path:
+        if priors is not None:
             args += ["-p", paths["priors"]]
         # xorshift needs a non-zero state
         env = dict(os.environ, LD_PRELOAD=shim, OMP_NUM_THREADS="2,1", **{SEED_ENV: str(seed % (2**64 - 1) + 1)})

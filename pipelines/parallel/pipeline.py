@@ -1,5 +1,6 @@
-"""The parallel stage as one Beam pipeline: ReadParallel → CleanPairs → AlignWords → BuildLexicon →
-MakeAlmCodeSwitch / MakeDictCodeSwitch, each product written with WriteShards."""
+"""The parallel stage as one Beam pipeline: ReadParallel → CleanPairs → AlignWords (with its pass-1
+BuildAlignPriors where a language pair needs priors) → BuildLexicon → MakeAlmCodeSwitch /
+MakeDictCodeSwitch, each product written with WriteShards."""
 
 from __future__ import annotations
 
@@ -24,12 +25,13 @@ from pipelines.parallel.transforms import (
 from pipelines.shards import DEFAULT_TARGET_SHARD_BYTES, WriteShards
 from schemas.codeswitch import CODESWITCH
 from schemas.documents import REJECTS
-from schemas.parallel import ALIGNMENTS, LEXICON, PAIRS
+from schemas.parallel import ALIGN_PRIORS, ALIGNMENTS, LEXICON, PAIRS
 
 # Product directories, relative to the stage's output root.
 PRODUCTS = {
     "pairs": ("pairs", PAIRS, "pair_id"),
     "alignments": ("alignments", ALIGNMENTS, "pair_id"),
+    "align_priors": ("align_priors", ALIGN_PRIORS, "entry_id"),
     "lexicon": ("lexicon", LEXICON, "entry_id"),
     "alm": ("codeswitch/alm", CODESWITCH, "cs_id"),
     "dict": ("codeswitch/dict", CODESWITCH, "cs_id"),
@@ -48,11 +50,13 @@ class ParallelSettings:
     make_dict: bool = True
     seed: int = 0
     target_shard_bytes: int = DEFAULT_TARGET_SHARD_BYTES
+    max_group: int = 10000  # hot-key limit of the word joins (pipelines.parallel.hotkeys)
 
 
 def product_names(s: ParallelSettings) -> list[str]:
     """Products this configuration writes (keys of PRODUCTS)."""
-    return [n for n in PRODUCTS if (n != "alm" or s.make_alm) and (n != "dict" or s.make_dict)]
+    return [n for n in PRODUCTS if (n != "alm" or s.make_alm) and (n != "dict" or s.make_dict)
+            and (n != "align_priors" or s.align.builds_priors)]
 
 
 def build_parallel(p: beam.Pipeline, specs: list[InputSpec], s: ParallelSettings, out_root: str) -> None:
@@ -64,8 +68,9 @@ def build_parallel(p: beam.Pipeline, specs: list[InputSpec], s: ParallelSettings
     read = p | "ReadParallel" >> ReadParallel(specs)
     clean = read["pairs"] | "CleanPairs" >> CleanPairs(s.clean)
     pairs = clean["pairs"]
-    aligned = pairs | "AlignWords" >> AlignWords(s.align, s.seed)
-    lexicon = aligned["aligned"] | "BuildLexicon" >> BuildLexicon(s.lexicon_min_count)
+    aligned = pairs | "AlignWords" >> AlignWords(s.align, s.seed, posixpath.join(out_root, PRODUCTS["align_priors"][0]),
+                                                 s.target_shard_bytes)
+    lexicon = aligned["aligned"] | "BuildLexicon" >> BuildLexicon(s.lexicon_min_count, s.max_group)
     rejects = (read["rejects"], clean["rejects"], aligned["rejects"]) | "AllRejects" >> beam.Flatten()
 
     write("pairs", pairs, pair_key)
@@ -75,6 +80,6 @@ def build_parallel(p: beam.Pipeline, specs: list[InputSpec], s: ParallelSettings
         alm = aligned["aligned"] | "MakeAlmCodeSwitch" >> MakeAlmCodeSwitch(s.alm, s.seed)
         write("alm", alm, lambda r: r["pair"])
     if s.make_dict:
-        dict_cs = (pairs, lexicon) | "MakeDictCodeSwitch" >> MakeDictCodeSwitch(s.dict, s.seed)
+        dict_cs = (pairs, lexicon) | "MakeDictCodeSwitch" >> MakeDictCodeSwitch(s.dict, s.seed, s.max_group)
         write("dict", dict_cs, lambda r: r["pair"])
     write("rejects", rejects, lambda r: r["reason"])

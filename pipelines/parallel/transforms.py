@@ -1,11 +1,16 @@
 """Composite Beam transforms of the parallel stage; thin wrappers over the plain functions.
 
 Counters (namespace "parallel"): pairs.* (read → kept / dropped.<reason>), align.* (pairs sent to
-the aligner), lexicon.* (distinct word pairs), alm.* and dict.* (matrix sentences → sampled or not),
-plus alm.samples / dict.samples and *.switched_ppm (sum of switched fractions × 1e6, for means).
+the aligner; align.with_priors: of them, aligned with shared priors), align_priors.sample.* (pass-1
+sample pairs) and align_priors.entries.<kind>, lexicon.* (distinct word pairs), alm.* and dict.*
+(matrix sentences → sampled or not), plus alm.samples / dict.samples and *.switched_ppm (sum of
+switched fractions × 1e6, for means); shuffle.<name>.* and skew.<name>.* for every grouping.
 """
 
 from __future__ import annotations
+
+import posixpath
+from collections import Counter
 
 import apache_beam as beam
 from apache_beam import pvalue
@@ -13,6 +18,18 @@ from apache_beam import pvalue
 from pipelines.counters import REJECTS_TAG, drop, inc
 from pipelines.ids import stable_id
 from pipelines.parallel.align import AlignSettings, chunk_of, chunk_seed, make_aligner, pair_key
+from pipelines.parallel.hotkeys import CoGroupWithSkew, GroupWithSkew, SaltedJoin
+from pipelines.parallel.priors import (
+    AlignPlan,
+    chunk_priors_lines,
+    chunk_vocab,
+    digest_part,
+    in_sample,
+    plan_for,
+    prior_record,
+    read_priors_table,
+    sample_chunk_of,
+)
 from pipelines.parallel.alm import AlmSettings, alm_samples
 from pipelines.parallel.clean import CleanSettings, check_lid, check_pair, pair_dedup_key, prepare_pair
 from pipelines.parallel.dictcs import (
@@ -25,6 +42,8 @@ from pipelines.parallel.dictcs import (
 )
 from pipelines.parallel.readers import InputSpec, read_input
 from pipelines.parallel.tokenize import is_word
+from pipelines.shards import DEFAULT_TARGET_SHARD_BYTES, WriteShards
+from schemas.parallel import ALIGN_PRIORS
 
 STAGE = "parallel"
 
@@ -121,14 +140,20 @@ class CleanPairs(beam.PTransform):
         deduped = (
             checked.pairs
             | "KeyByText" >> beam.Map(lambda p: (pair_dedup_key(p), p))
-            | "GroupDuplicates" >> beam.GroupByKey()
+            | "GroupDuplicates" >> GroupWithSkew(STAGE, "dedup")
             | "KeepFirst" >> beam.FlatMap(_dedup).with_outputs(REJECTS_TAG, main="pairs")
         )
         rejects = (checked[REJECTS_TAG], deduped[REJECTS_TAG]) | "AllRejects" >> beam.Flatten()
         return {"pairs": deduped.pairs, "rejects": rejects}
 
 
-class _AlignChunkDoFn(beam.DoFn):
+def _over_limit(aligner, p: dict) -> str | None:
+    return aligner.over_limit(p["src_tokens"], p["tgt_tokens"])
+
+
+class _AlignSampleDoFn(beam.DoFn):
+    """Pass 1: align one chunk of a language pair's priors sample; emit its prior counts."""
+
     def __init__(self, settings: AlignSettings, seed: int):
         self.s, self.seed = settings, seed
         self.aligner = None
@@ -137,46 +162,150 @@ class _AlignChunkDoFn(beam.DoFn):
         self.aligner = make_aligner(self.s)
 
     def process(self, chunk):
+        from pipelines.parallel.priors import pair_prior_counts
+
+        (key, index), members = chunk
+        ok = []
+        for pair_id, src, tgt in sorted(members):
+            inc(STAGE, "align_priors.sample.read")
+            if self.aligner.over_limit(src, tgt):
+                inc(STAGE, "align_priors.sample.dropped.too_long_for_aligner")  # pass 2 rejects it with a row
+                continue
+            inc(STAGE, "align_priors.sample.kept")
+            ok.append((src, tgt))
+        counts: Counter = Counter()
+        for (src, tgt), (fwd, rev) in zip(ok, self.aligner.align_directional(ok, chunk_seed(self.seed, f"{key}:priors", index)),
+                                          strict=True):
+            counts.update(pair_prior_counts(src, tgt, fwd, rev))
+        for prior, n in sorted(counts.items()):
+            yield (key, *prior), n
+
+
+def _sample_member(p: dict, plans: dict[str, AlignPlan]):
+    plan = plans[pair_key(p)]
+    if in_sample(p["pair_id"], plan):
+        # ids and tokens only: the sample's shuffle carries no text
+        yield (pair_key(p), sample_chunk_of(p["pair_id"], plan)), (p["pair_id"], p["src_tokens"], p["tgt_tokens"])
+
+
+def _prior_row(kv) -> dict:
+    (key, *prior), n = kv
+    inc(STAGE, f"align_priors.entries.{prior[0]}")
+    return prior_record(key, tuple(prior), n)
+
+
+class BuildAlignPriors(beam.PTransform):
+    """Pass 1: cleaned pairs → `align_priors` rows for every language pair whose plan asks for priors."""
+
+    def __init__(self, settings: AlignSettings, seed: int, plans):
+        super().__init__()
+        self.s, self.seed, self.plans = settings, seed, plans
+
+    def expand(self, pairs):
+        return (
+            pairs
+            | "Sample" >> beam.FlatMap(_sample_member, plans=self.plans)
+            | "GroupSample" >> GroupWithSkew(STAGE, "align_priors_sample")
+            | "AlignSample" >> beam.ParDo(_AlignSampleDoFn(self.s, self.seed))
+            | "SumPriors" >> beam.CombinePerKey(sum)  # partial sums per worker before the shuffle
+            | "PriorRows" >> beam.Map(_prior_row)
+        )
+
+
+class _AlignChunkDoFn(beam.DoFn):
+    """Pass 2: align one chunk, with its language pair's priors when its plan has them."""
+
+    def __init__(self, settings: AlignSettings, seed: int, priors_dir: str | None):
+        self.s, self.seed, self.priors_dir = settings, seed, priors_dir
+        self.aligner = None
+
+    def setup(self):
+        self.aligner = make_aligner(self.s)
+        self._cached: tuple[str, object] | None = None  # (language pair, its priors table): chunks of a pair reuse it
+
+    def _priors_table(self, key: str, rel_paths: list[str]):
+        if self._cached is None or self._cached[0] != key:
+            if not rel_paths:
+                raise RuntimeError(f"no align_priors shards were written for {key}, whose plan needs priors")
+            self._cached = (key, read_priors_table([posixpath.join(self.priors_dir, r) for r in sorted(rel_paths)]))
+        return self._cached[1]
+
+    def process(self, chunk, plans: dict[str, AlignPlan], prior_files, prior_digests: dict[str, int]):
         (key, index), pairs = chunk
         pairs = sorted(pairs, key=lambda p: p["pair_id"])
         ok = []
         for p in pairs:
             inc(STAGE, "align.read")
-            why = self.aligner.over_limit(p["src_tokens"], p["tgt_tokens"])
+            why = _over_limit(self.aligner, p)
             if why:
                 yield pvalue.TaggedOutput(REJECTS_TAG, drop(
                     STAGE, "align", "AlignWords", "too_long_for_aligner", source=p["source"], offset=p["offset"],
                     record_id=p["pair_id"], detail=why, sample=p["src_text"]))
             else:
                 ok.append(p)
-        links = self.aligner.align([(p["src_tokens"], p["tgt_tokens"]) for p in ok], chunk_seed(self.seed, key, index))
-        params = self.aligner.params_json()
+        tokens = [(p["src_tokens"], p["tgt_tokens"]) for p in ok]
+        priors, info = None, None
+        if plans[key].priors and ok:
+            priors = chunk_priors_lines(self._priors_table(key, list(prior_files[key])), *chunk_vocab(tokens))
+            info = {"source": "align_priors", "digest": f"{prior_digests[key]:016x}"}
+            inc(STAGE, "align.with_priors", len(ok))
+        links = self.aligner.align(tokens, chunk_seed(self.seed, key, index), priors)
+        params = self.aligner.params_json(info)
         for p, lk in zip(ok, links, strict=True):
             inc(STAGE, "align.kept")
             inc(STAGE, "align.links", len(lk))
             yield {**p, "links": [{"src": i, "tgt": j} for i, j in lk], "aligner": self.aligner.name, "params": params}
 
 
-class AlignWords(beam.PTransform):
-    """Cleaned pairs → pairs with `links` (main) and rejects (pairs over the aligner's length limit)."""
+def _digest_sum(parts) -> int:
+    return sum(parts) % (1 << 64)
 
-    def __init__(self, settings: AlignSettings, seed: int):
+
+class AlignWords(beam.PTransform):
+    """Cleaned pairs → pairs with `links` (main) and rejects (pairs over the aligner's length limit).
+
+    Per language pair a plan (pipelines.parallel.priors.plan_for) fixes the chunking; a pair of more
+    than one chunk first gets shared priors (pass 1, `BuildAlignPriors`), written as the
+    `align_priors` product under priors_dir, which every chunk of pass 2 then reads.
+    """
+
+    def __init__(self, settings: AlignSettings, seed: int, priors_dir: str | None = None,
+                 target_shard_bytes: int = DEFAULT_TARGET_SHARD_BYTES):
         super().__init__()
-        self.s, self.seed = settings, seed
+        if settings.builds_priors and not priors_dir:
+            raise ValueError("AlignWords builds priors: give it priors_dir (where align_priors is written)")
+        self.s, self.seed, self.priors_dir, self.shard_bytes = settings, seed, priors_dir, target_shard_bytes
 
     def expand(self, pairs):
-        size = self.s.chunk_size
-        counts = (
+        s = self.s
+        plans = beam.pvalue.AsDict(
             pairs
             | "KeyByPair" >> beam.Map(lambda p: (pair_key(p), 1))
             | "CountPerPair" >> beam.CombinePerKey(sum)
+            | "Plan" >> beam.MapTuple(lambda key, n: (key, plan_for(n, s.chunk_size, s.priors, s.builds_priors)))
         )
+        if s.builds_priors:
+            rows = pairs | "BuildPriors" >> BuildAlignPriors(s, self.seed, plans)
+            written = rows | "WritePriors" >> WriteShards(self.priors_dir, ALIGN_PRIORS, pair_key, "entry_id",
+                                                          target_shard_bytes=self.shard_bytes)
+            files = written | "PriorFiles" >> beam.Map(lambda d: (d["partition"], d["path"]))
+            digests = (
+                rows
+                | "DigestParts" >> beam.Map(lambda r: (pair_key(r), digest_part(r)))
+                | "Digest" >> beam.CombinePerKey(_digest_sum)
+            )
+        else:
+            files = pairs.pipeline | "NoPriorFiles" >> beam.Create([])
+            digests = pairs.pipeline | "NoPriorDigests" >> beam.Create([])
         aligned = (
             pairs
             | "AssignChunk" >> beam.Map(
-                lambda p, n: ((pair_key(p), chunk_of(p["pair_id"], n[pair_key(p)], size)), p), n=beam.pvalue.AsDict(counts))
-            | "GroupChunks" >> beam.GroupByKey()
-            | "AlignChunk" >> beam.ParDo(_AlignChunkDoFn(self.s, self.seed)).with_outputs(REJECTS_TAG, main="aligned")
+                lambda p, plans: ((pair_key(p), chunk_of(p["pair_id"], plans[pair_key(p)].n_pairs, s.chunk_size)), p),
+                plans=plans)
+            | "GroupChunks" >> GroupWithSkew(STAGE, "align_chunks")
+            | "AlignChunk" >> beam.ParDo(
+                _AlignChunkDoFn(s, self.seed, self.priors_dir), plans=plans, prior_files=beam.pvalue.AsMultiMap(files),
+                prior_digests=beam.pvalue.AsDict(digests)).with_outputs(REJECTS_TAG, main="aligned")
         )
         return {"aligned": aligned.aligned, "rejects": aligned[REJECTS_TAG]}
 
@@ -189,20 +318,23 @@ def _linked_words(rec: dict):
             yield (key, s.lower(), t.lower()), 1
 
 
+def _first(value) -> str:
+    return value[0]
+
+
 def _p_tgt_given_src(kv):
-    (key, src), items = kv
-    items = list(items)
-    total = sum(c for _, c in items)
-    for tgt, c in items:
+    """((key, src), {"one": [src total], "many": [(tgt, c)...]}) → ((key, tgt), (src, c, p(tgt|src)))."""
+    (key, src), joined = kv
+    (total,) = joined["one"]
+    for tgt, c in joined["many"]:
         yield (key, tgt), (src, c, c / total)
 
 
 def _entries(kv, min_count: int):
-    (key, tgt), items = kv
-    items = sorted(items)
-    total = sum(c for _, c, _ in items)
+    (key, tgt), joined = kv
+    (total,) = joined["one"]
     src_lang, tgt_lang = key.split("-", 1)
-    for src, c, p_ts in items:
+    for src, c, p_ts in sorted(joined["many"]):
         inc(STAGE, "lexicon.read")
         if c < min_count:
             inc(STAGE, "lexicon.dropped.below_min_count")
@@ -213,21 +345,38 @@ def _entries(kv, min_count: int):
 
 
 class BuildLexicon(beam.PTransform):
-    """Aligned pairs → lexicon entries: link counts per language pair, p(t|s) and p(s|t)."""
+    """Aligned pairs → lexicon entries: link counts per language pair, p(t|s) and p(s|t).
 
-    def __init__(self, min_count: int):
+    Link counts and each word's total are combiner sums (reduced before the shuffle); the totals
+    reach their word pairs through salted joins, so a word linked to very many others ("the") is
+    spread over several workers instead of one.
+    """
+
+    def __init__(self, min_count: int, max_group: int = 10000):
         super().__init__()
-        self.min_count = min_count
+        self.min_count, self.max_group = min_count, max_group
 
     def expand(self, aligned):
-        return (
+        counts = (
             aligned
             | "LinkedWords" >> beam.FlatMap(_linked_words)
             | "CountLinks" >> beam.CombinePerKey(sum)
-            | "BySrc" >> beam.Map(lambda kv: ((kv[0][0], kv[0][1]), (kv[0][2], kv[1])))
-            | "GroupBySrc" >> beam.GroupByKey()
+        )
+        by_src = counts | "BySrc" >> beam.Map(lambda kv: ((kv[0][0], kv[0][1]), (kv[0][2], kv[1])))
+        src_totals = by_src | "SrcTotal" >> beam.Map(lambda kv: (kv[0], kv[1][1])) | "SumSrc" >> beam.CombinePerKey(sum)
+        with_p_ts = (
+            {"one": src_totals, "many": by_src}
+            | "JoinSrcTotals" >> SaltedJoin(STAGE, "lexicon_src", self.max_group, salt_of=_first)
             | "PTgtGivenSrc" >> beam.FlatMap(_p_tgt_given_src)
-            | "GroupByTgt" >> beam.GroupByKey()
+        )
+        tgt_totals = (
+            counts
+            | "TgtTotal" >> beam.Map(lambda kv: ((kv[0][0], kv[0][2]), kv[1]))
+            | "SumTgt" >> beam.CombinePerKey(sum)
+        )
+        return (
+            {"one": tgt_totals, "many": with_p_ts}
+            | "JoinTgtTotals" >> SaltedJoin(STAGE, "lexicon_tgt", self.max_group, salt_of=_first)
             | "Entries" >> beam.FlatMap(_entries, min_count=self.min_count)
         )
 
@@ -259,13 +408,36 @@ class MakeAlmCodeSwitch(beam.PTransform):
         return aligned | "Sample" >> beam.FlatMap(_alm, settings=self.s, seed=self.seed)
 
 
-def _candidates_per_occurrence(kv, per_lang: int):
-    _, grouped = kv
-    cands = list(grouped["tr"])
-    if not cands:
+class _BestCandidates(beam.CombineFn):
+    """A word's most probable translations per language, combined before the shuffle."""
+
+    def __init__(self, per_lang: int):
+        self.per_lang = per_lang
+
+    def create_accumulator(self):
+        return []
+
+    def add_input(self, acc, cand):
+        acc.append(cand)
+        return best_candidates(acc, self.per_lang) if len(acc) > 64 * self.per_lang else acc
+
+    def merge_accumulators(self, accs):
+        return best_candidates([c for acc in accs for c in acc], self.per_lang)
+
+    def extract_output(self, acc):
+        return best_candidates(acc, self.per_lang)
+
+
+def _occurrence_sentence(occ) -> str:
+    return occ[0]
+
+
+def _candidates_per_occurrence(kv):
+    _, joined = kv
+    if not joined["one"]:
         return
-    best = best_candidates(cands, per_lang)
-    for sent_id, i in grouped["occ"]:
+    (best,) = joined["one"]
+    for sent_id, i in joined["many"]:
         yield sent_id, (i, best)
 
 
@@ -281,24 +453,30 @@ def _dict(kv, settings: DictSettings, seed: int):
 class MakeDictCodeSwitch(beam.PTransform):
     """(cleaned pairs, lexicon) → dictionary code-switched samples (kind "dict").
 
-    The join is a shuffle on (language, word), not a side input: the lexicon may be large.
+    The join is a shuffle on (language, word), not a side input: the lexicon may be large. A
+    word's translations are reduced to its best candidates by a combiner, and the occurrences of
+    frequent words are salted (SaltedJoin), so "the" does not land on one worker.
     """
 
-    def __init__(self, settings: DictSettings, seed: int):
+    def __init__(self, settings: DictSettings, seed: int, max_group: int = 10000):
         super().__init__()
-        self.s, self.seed = settings, seed
+        self.s, self.seed, self.max_group = settings, seed, max_group
 
     def expand(self, pcolls):
         pairs, lexicon = pcolls
         sents = pairs | "MatrixSentences" >> beam.FlatMap(matrix_sentences)
+        best = (
+            lexicon
+            | "Translations" >> beam.FlatMap(translations)
+            | "BestCandidates" >> beam.CombinePerKey(_BestCandidates(self.s.max_candidates))
+        )
         per_occ = (
-            {"tr": lexicon | "Translations" >> beam.FlatMap(translations),
-             "occ": sents | "Occurrences" >> beam.FlatMap(occurrences)}
-            | "JoinWords" >> beam.CoGroupByKey()
-            | "Candidates" >> beam.FlatMap(_candidates_per_occurrence, per_lang=self.s.max_candidates)
+            {"one": best, "many": sents | "Occurrences" >> beam.FlatMap(occurrences)}
+            | "JoinWords" >> SaltedJoin(STAGE, "dict_words", self.max_group, salt_of=_occurrence_sentence)
+            | "Candidates" >> beam.FlatMap(_candidates_per_occurrence)
         )
         return (
             {"sent": sents | "KeyBySentence" >> beam.Map(lambda s: (s["sent_id"], s)), "cand": per_occ}
-            | "JoinSentences" >> beam.CoGroupByKey()
+            | "JoinSentences" >> CoGroupWithSkew(STAGE, "dict_sentences")
             | "Sample" >> beam.FlatMap(_dict, settings=self.s, seed=self.seed)
         )
