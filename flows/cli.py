@@ -247,20 +247,6 @@ def demo(
     run_build(cfg, [])
 
 
-@app.command()
-def validate(out: str = typer.Argument(..., help="Output root of a build.")) -> None:
-    """Check every manifest under OUT against its shards (rows, bytes, sha256) and its counters."""
-    from schemas.manifest import MANIFEST_NAME
-    from schemas.manifest import validate as validate_dir
-
-    roots = sorted(p.parent for p in Path(out).rglob(MANIFEST_NAME) if "_staging" not in p.parts)
-    if not roots:
-        fail(f"no manifest under {out}: is it the output root of a build?")
-    for d in roots:
-        m = guarded(validate_dir, str(d))
-        console.print(f"ok  {d}  {m.schema_name} v{m.schema_version}  {m.rows} rows in {len(m.files)} files")
-
-
 def _register_commands() -> None:
     from flows.commands import COMMAND_MODULES
 

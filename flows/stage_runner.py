@@ -1,16 +1,19 @@
-"""Run one stage: skip when done, stage outputs in a temporary place, commit, write manifests.
+"""Run one stage: skip when done, lock the output, stage outputs per run, commit, write manifests.
 
-A stage's *key* is a hash of its config section, its input fingerprints (files, or the manifests of
-the upstream products it reads), the seed and the code version. When OUT/_stages/<stage>.json holds
-the same key and every product manifest is there, the stage is skipped. Otherwise it writes under
-OUT/_staging/<stage>/, its manifests are built and reconciled there, the product directories are
-moved into place, and the marker is written last — a run killed mid-stage leaves nothing marked done.
+A stage's *key* is a hash of its config section, its input fingerprints (full-content hashes of files
+and model files, or the manifests of the upstream products it reads), the seed and the stage's own
+code version (flows/code_version.py). When OUT/_stages/<stage>.json holds the same key and every
+product is there, the stage is skipped. Otherwise the run takes the stage's lock
+(OUT/_locks/<stage>.lock, flows/output_lock.py), checks the output is writable and has room for it,
+writes under OUT/_staging/<stage>/<run id>/ (its own folder: no other run touches it), builds and
+reconciles the manifests there, moves the product directories into place and writes the marker last
+— a run killed mid-stage leaves nothing marked done. A failed run removes its staging folder; I/O
+errors a user can fix (disk full, read-only, permission) become one OutputIOError line.
 """
 
 from __future__ import annotations
 
 import glob
-import hashlib
 import json
 import logging
 import os
@@ -22,36 +25,48 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyarrow as pa
 
 from flows.config import Config, ConfigError, canonical_json, config_hash
+from flows.errors import OutputIOError, io_error_message, user_fixable_os_error
+from flows.fingerprints import (  # re-exported: the stages import them from here
+    fingerprint_file,
+    fingerprint_files,
+    fingerprint_model,
+    fingerprint_product,
+    product_size,
+    total_size,
+)
+from flows.output_lock import StageLock, new_run_id
 from schemas.manifest import MANIFEST_NAME, Manifest, ManifestError, build_manifest, reconcile, write_manifest
+
+__all__ = ["fingerprint_file", "fingerprint_files", "fingerprint_model", "fingerprint_product", "product_size",
+           "total_size"]
 
 log = logging.getLogger("xlcorpus")
 
+# Tests that compare runs across processes pin the code version here (None: computed per stage).
 _CODE_VERSION: str | None = None
+_STAGE_VERSIONS: dict[str, str] = {}
 
 
-def code_version() -> str:
-    """Package version + a hash of the project's source, so a code change invalidates stage keys."""
-    global _CODE_VERSION
-    if _CODE_VERSION is None:
+def code_version(stage: str) -> str:
+    """Package version + a hash of the modules stage `stage` runs (flows/code_version.py), so editing
+    one stage's code (or the report, the CLI) does not invalidate the other stages."""
+    if _CODE_VERSION is not None:
+        return _CODE_VERSION
+    if stage not in _STAGE_VERSIONS:
         from importlib.metadata import PackageNotFoundError, version
+
+        from flows.code_version import code_hash
 
         try:
             v = version("xlcorpus")
         except PackageNotFoundError:
             v = "0+unknown"
-        h = hashlib.sha256()
-        root = Path(__file__).resolve().parent.parent
-        for pkg in ("schemas", "pipelines", "flows", "xlmodel"):
-            for f in sorted((root / pkg).rglob("*.py")):
-                h.update(f.relative_to(root).as_posix().encode())
-                h.update(f.read_bytes())
-        _CODE_VERSION = f"{v}+{h.hexdigest()[:12]}"
-    return _CODE_VERSION
+        _STAGE_VERSIONS[stage] = f"{v}+{code_hash(f'flows.stages.{stage}')}"
+    return _STAGE_VERSIONS[stage]
 
 
 def expand_inputs(patterns: list[str], what: str) -> list[str]:
@@ -68,35 +83,6 @@ def expand_inputs(patterns: list[str], what: str) -> list[str]:
             raise ConfigError(f"{what}: no input file matches {pat!r} (check the path in the config)")
         files += matched
     return sorted(dict.fromkeys(files))
-
-
-def fingerprint_file(path: str) -> str:
-    """size + hash of the first and last MiB: cheap, and changes when the content is replaced."""
-    if "://" in path:
-        from apache_beam.io.filesystems import FileSystems
-
-        size = FileSystems.match([path])[0].metadata_list[0].size_in_bytes
-        with FileSystems.open(path, compression_type="uncompressed") as f:
-            head = f.read(1 << 20)
-        tail = b""
-    else:
-        size = os.path.getsize(path)
-        with open(path, "rb") as f:
-            head = f.read(1 << 20)
-            if size > 2 << 20:
-                f.seek(size - (1 << 20))
-            tail = f.read(1 << 20) if size > 1 << 20 else b""
-    return f"{size}:{hashlib.blake2b(head + tail, digest_size=16).hexdigest()}"
-
-
-def fingerprint_product(product_dir: str) -> str:
-    """An upstream product is fingerprinted by its manifest (which holds every shard's sha256)."""
-    path = posixpath.join(product_dir, MANIFEST_NAME)
-    try:
-        data = _read_bytes(path)
-    except FileNotFoundError as e:
-        raise ConfigError(f"{product_dir} has no manifest: run the stage that produces it first") from e
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _read_bytes(path: str) -> bytes:
@@ -156,10 +142,15 @@ def _move_tree(src: str, dst: str) -> None:
 @dataclass
 class Product:
     """A directory a stage produces. With a schema it holds shards and gets a manifest.json; with
-    schema=None it is an opaque directory (a tokenizer model, a checkpoint) that is committed as is."""
+    schema=None it is an opaque directory (a tokenizer model, a checkpoint) that is committed as is.
+
+    rows_from: the counters whose sum its row count must equal (fnmatch patterns, e.g. "docs.kept",
+    "cs_samples.*"); recorded in the manifest and checked by `xlcorpus validate`.
+    """
 
     rel_dir: str  # relative to OUT: "documents", "rejects/mono", "codeswitch/alm", "tokenizer"
     schema: pa.Schema | None
+    rows_from: tuple[str, ...] = ()
 
 
 @dataclass
@@ -176,7 +167,7 @@ class StageReport:
 def stage_key(cfg: Config, stage: str, section: object, fingerprints: dict[str, str]) -> str:
     return config_hash(
         {"stage": stage, "section": json.loads(canonical_json(section)), "inputs": fingerprints,
-         "seed": cfg.seed, "languages": cfg.languages, "code": code_version()}
+         "seed": cfg.seed, "languages": cfg.languages, "code": code_version(stage)}
     )
 
 
@@ -191,6 +182,135 @@ def read_marker(cfg: Config, stage: str) -> dict | None:
         return None
 
 
+def staging_root(cfg: Config, stage: str) -> str:
+    """OUT/_staging/<stage>: one folder per run id below it."""
+    return posixpath.join(cfg.out, "_staging", stage)
+
+
+# Output bytes a stage may write (staging, then the committed products on the same disk) per byte
+# of its input, for the free-space preflight. Generous on purpose: a refused run costs a flag, a
+# full disk mid-run costs the run. mono: pass-1 intermediate shards + documents + rejects (WET/JSONL
+# text ~1:1 in zstd Parquet); parallel: pairs, alignments, lexicon and two code-switched products;
+# encode: uncompressed int32 token ids are ~3× the zstd text they come from.
+SPACE_FACTOR = {"mono": 2.0, "wiki": 1.5, "parallel": 4.0, "encode": 3.0}
+
+
+def _gib(n: float) -> str:
+    if n >= 1 << 28:
+        return f"{n / (1 << 30):.2f} GiB"
+    return f"{n / (1 << 20):.1f} MiB" if n >= 1 << 20 else f"{n / 1024:.0f} KiB"
+
+
+def check_free_space(cfg: Config, stage: str, staging: str, input_bytes: int | None, say) -> None:
+    """Refuse to start when the output disk has less free space than the stage's estimate."""
+    if input_bytes is None or not cfg.output.check_free_space or stage not in SPACE_FACTOR:
+        return
+    if "://" in staging:
+        say(f"[{stage}] free space not checked: {cfg.out} is an object store")
+        return
+    factor = SPACE_FACTOR[stage] * cfg.output.space_margin
+    need = int(input_bytes * factor)
+    free = shutil.disk_usage(staging).free
+    estimate = f"about {_gib(need)} ({factor:g} × its {_gib(input_bytes)} of input)"
+    if free < need:
+        raise OutputIOError(
+            f"{cfg.out}: only {_gib(free)} free, but stage {stage} may write {estimate}; free space, "
+            "point `out` at a bigger disk, or set output.check_free_space: false")
+    say(f"[{stage}] {_gib(free)} free in {cfg.out}; the stage may write {estimate}")
+
+
+def _probe_write(directory: str) -> None:
+    """Write and remove 64 KiB in `directory`: raises the OSError a full / read-only disk gives."""
+    probe = os.path.join(directory, ".xlcorpus-probe")
+    try:
+        with open(probe, "wb") as f:
+            f.write(b"\0" * (64 << 10))
+            f.flush()
+            os.fsync(f.fileno())
+    finally:
+        if os.path.exists(probe):
+            os.remove(probe)
+
+
+def as_output_io_error(exc: BaseException, staging: str) -> OutputIOError | None:
+    """The user-fixable I/O error behind a failed stage, or None (a bug, a data error).
+
+    First the exception chain (in-process workers: the OSError itself travels). Workers in other
+    processes send only text, so then the driver re-checks the output location itself: a full or
+    unwritable staging folder gives the same errno here.
+    """
+    err = user_fixable_os_error(exc)
+    if err is None and "://" not in staging and os.path.isdir(staging):
+        try:
+            _probe_write(staging)
+        except OSError as probe_err:
+            if probe_err.errno in _io_errnos():
+                err = probe_err
+    if err is None:
+        return None
+    return OutputIOError(io_error_message(err, staging))
+
+
+def _io_errnos() -> set[int]:
+    from flows.errors import IO_ADVICE
+
+    return set(IO_ADVICE)
+
+
+def _clean_staging(staging: str, say) -> str:
+    """Remove a run's staging folder; '' or a note saying why it could not be removed."""
+    try:
+        _remove_tree(staging)
+        return ""
+    except OSError as e:
+        say(f"could not remove {staging}: {e}")
+        return f"; its staging folder {staging} could not be removed ({e.strerror})"
+
+
+def _remove_dead_staging(cfg: Config, stage: str, run_id: str, say) -> None:
+    """Staging folders of this stage left by killed runs. Called with the stage's lock held, so no
+    live run owns them (a run that lost its lock fails before it commits)."""
+    root = staging_root(cfg, stage)
+    if "://" in root or not os.path.isdir(root):
+        return
+    for name in sorted(os.listdir(root)):
+        if name != run_id:
+            say(f"[{stage}] removing the staging folder of an interrupted run: {posixpath.join(root, name)}")
+            _remove_tree(posixpath.join(root, name))
+
+
+@contextmanager
+def _user_fixable_io(staging: str, what: str):
+    """OSErrors with a user-fixable errno inside the block → one OutputIOError line."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in _io_errnos():
+            raise
+        raise OutputIOError(io_error_message(e, staging, what)) from e
+
+
+def _up_to_date(marker: dict | None, key: str, products: list[Product], final_dirs: dict[str, str]) -> bool:
+    return (
+        marker is not None
+        and marker.get("key") == key
+        and all(
+            exists(posixpath.join(final_dirs[p.rel_dir], MANIFEST_NAME)) if p.schema is not None
+            else exists(final_dirs[p.rel_dir])
+            for p in products
+        )
+    )
+
+
+def _skipped(cfg: Config, stage: str, key: str, marker: dict, products: list[Product],
+             final_dirs: dict[str, str], say) -> StageReport:
+    from schemas.manifest import read_manifest
+
+    say(f"[{stage}] up to date (key {key}); skipped")
+    manifests = {p.rel_dir: read_manifest(final_dirs[p.rel_dir]) for p in products if p.schema is not None}
+    return StageReport(stage, key, True, 0.0, marker.get("counters", {}), manifests, marker.get("extra", {}))
+
+
 def run_stage(
     cfg: Config,
     stage: str,
@@ -201,53 +321,78 @@ def run_stage(
     force: bool = False,
     extra: Callable[[str], dict] | None = None,
     log_fn: Callable[[str], None] | None = None,
+    input_bytes: int | None = None,
 ) -> StageReport:
     """Run `body(staging_root)` unless the stage is already done with the same key.
 
     body writes each product under ``staging_root/<product.rel_dir>`` and returns the stage's counters.
     extra(staging_root) may return stage-specific facts stored in every manifest's `extra`.
+    input_bytes: the size of the stage's inputs, for the free-space preflight (None: not checked).
     """
     say = log_fn or log.info
     key = stage_key(cfg, stage, section, fingerprints)
-    marker = read_marker(cfg, stage)
     final_dirs = {p.rel_dir: posixpath.join(cfg.out, p.rel_dir) for p in products}
     if _DRY_RUN.get() is not None:
+        marker = read_marker(cfg, stage)
         up_to_date = marker is not None and marker.get("key") == key
         return _dry_run_stage(stage, key, up_to_date and not force, body, say)
-    if (
-        not force
-        and marker is not None
-        and marker.get("key") == key
-        and all(
-            exists(posixpath.join(d, MANIFEST_NAME)) if p.schema is not None else exists(d)
-            for p, d in zip(products, final_dirs.values(), strict=True)
-        )
-    ):
-        from schemas.manifest import read_manifest
+    marker = read_marker(cfg, stage)
+    if not force and _up_to_date(marker, key, products, final_dirs):
+        return _skipped(cfg, stage, key, marker, products, final_dirs, say)
 
-        say(f"[{stage}] up to date (key {key}); skipped")
-        manifests = {p.rel_dir: read_manifest(final_dirs[p.rel_dir]) for p in products if p.schema is not None}
-        counters = marker.get("counters", {})
-        return StageReport(stage, key, True, 0.0, counters, manifests, marker.get("extra", {}))
+    run_id = new_run_id()
+    staging = posixpath.join(staging_root(cfg, stage), run_id)
+    with _user_fixable_io(cfg.out, "taking the stage's lock"):
+        lock = StageLock(cfg.out, stage, run_id, cfg.output.lock_stale_minutes * 60, say=say).acquire()
+    try:
+        marker = read_marker(cfg, stage)  # a run that held the lock until now may have done it
+        if not force and _up_to_date(marker, key, products, final_dirs):
+            return _skipped(cfg, stage, key, marker, products, final_dirs, say)
+        with _user_fixable_io(staging, "creating the staging folder"):
+            _remove_dead_staging(cfg, stage, run_id, say)
+            if "://" not in staging:
+                os.makedirs(staging)
+        try:
+            return _run_and_commit(cfg, stage, key, fingerprints, products, body, extra, say, lock, staging,
+                                   final_dirs, input_bytes)
+        except BaseException as e:
+            from flows.errors import user_errors
 
-    staging = posixpath.join(cfg.out, "_staging", stage)
-    _remove_tree(staging)
+            # A user error already says what to do; otherwise look for the I/O fault behind a failure.
+            is_other = isinstance(e, Exception) and not isinstance(e, user_errors())
+            io_error = as_output_io_error(e, staging) if is_other else None
+            note = _clean_staging(staging, say)
+            _remove_empty(staging_root(cfg, stage))
+            if io_error is not None:
+                raise OutputIOError(f"[{stage}] {io_error}; the run's staging was removed{note}") from e
+            raise
+    finally:
+        lock.release()
+
+
+def _run_and_commit(cfg: Config, stage: str, key: str, fingerprints: dict[str, str], products: list[Product],
+                    body, extra, say, lock: StageLock, staging: str, final_dirs: dict[str, str],
+                    input_bytes: int | None) -> StageReport:
+    check_free_space(cfg, stage, staging, input_bytes, say)
     t0 = time.perf_counter()
-    say(f"[{stage}] running (key {key})")
+    say(f"[{stage}] running (key {key}, run {lock.run_id})")
     counters = body(staging)
     problems = reconcile(counters)
     if problems:
         raise ManifestError(f"[{stage}] counters do not reconcile: " + "; ".join(problems))
     facts = extra(staging) if extra else {}
     manifests: dict[str, Manifest] = {}
+    version = code_version(stage)
     for p in products:
         if p.schema is None:
             continue
         # A shard product with no rows still gets its directory: write_manifest creates it.
         d = posixpath.join(staging, p.rel_dir)
-        m = build_manifest(d, p.schema, stage, counters, key, fingerprints, code_version(), facts)
+        m = build_manifest(d, p.schema, stage, counters, key, fingerprints, version, facts,
+                           rows_counters=list(p.rows_from))
         write_manifest(d, m)
         manifests[p.rel_dir] = m
+    lock.check_held()  # never commit over a run that took the lock from us
     # Commit: replace each product directory, then write the marker (last, so a crash re-runs).
     for p in products:
         if not exists(posixpath.join(staging, p.rel_dir)):
@@ -255,6 +400,7 @@ def run_stage(
         _remove_tree(final_dirs[p.rel_dir])
         _move_tree(posixpath.join(staging, p.rel_dir), final_dirs[p.rel_dir])
     _remove_tree(staging)
+    _remove_empty(staging_root(cfg, stage))
     seconds = time.perf_counter() - t0
     _write_text(
         marker_path(cfg, stage),
@@ -265,6 +411,17 @@ def run_stage(
 
     say(f"[{stage}] done in {seconds:.1f}s: {summary_line(counters)}")
     return StageReport(stage, key, False, seconds, counters, manifests, facts)
+
+
+def _remove_empty(directory: str) -> None:
+    """Drop an empty local folder (and an empty OUT/_staging above it): no litter after a clean run."""
+    for d in (directory, posixpath.dirname(directory)):
+        if "://" in d:
+            return
+        try:
+            os.rmdir(d)
+        except OSError:
+            return
 
 
 def runner_spec(cfg: Config):

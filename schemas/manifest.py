@@ -9,10 +9,15 @@ Counter convention (all stages): ``<unit>.read``, ``<unit>.kept`` and ``<unit>.d
 for each unit a stage consumes (docs, lines, pairs, articles, ...). A manifest reconciles when, for
 every unit with a ``.read`` counter, read + sum(created.*) == kept + sum(dropped.*) (``created``:
 records a stage makes out of others, such as documents split off a mixed-language page).
+
+Each product also names the counters its row count must equal (``rows_counters``: fnmatch patterns
+summed, e.g. ``["docs.kept"]`` for documents, ``["cs_samples.*"]`` for EntityCS samples), so a
+directory that lost or gained shards after its stage counted them fails `validate`.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import posixpath
@@ -52,6 +57,7 @@ class Manifest:
     input_fingerprints: dict[str, str]
     code_version: str
     extra: dict = field(default_factory=dict)
+    rows_counters: list[str] = field(default_factory=list)  # counters whose sum must equal `rows`
     format: int = MANIFEST_FORMAT
 
     def to_json(self) -> str:
@@ -136,6 +142,22 @@ def reconcile(counters: dict[str, int]) -> list[str]:
     return problems
 
 
+def counted_rows(counters: dict[str, int], patterns: list[str]) -> int:
+    """Sum of the counters matching any of the fnmatch patterns (each counter once)."""
+    return sum(v for k, v in counters.items() if any(fnmatch.fnmatchcase(k, p) for p in patterns))
+
+
+def rows_match_counters(m: Manifest) -> list[str]:
+    """A problem when the product's rows differ from the counters its stage declared for them."""
+    if not m.rows_counters:
+        return []
+    expected = counted_rows(m.counters, m.rows_counters)
+    if m.rows == expected:
+        return []
+    return [f"{m.rows} rows but {' + '.join(m.rows_counters)} = {expected}: the directory does not hold what "
+            f"its stage counted (files lost, added or written by a second run); rerun stage {m.stage} with --force"]
+
+
 def build_manifest(
     product_dir: str,
     schema: pa.Schema,
@@ -145,6 +167,7 @@ def build_manifest(
     input_fingerprints: dict[str, str],
     code_version: str,
     extra: dict | None = None,
+    rows_counters: list[str] | None = None,
 ) -> Manifest:
     name, version = schema_id(schema)
     files = describe_shards(product_dir)
@@ -163,6 +186,7 @@ def build_manifest(
         input_fingerprints=dict(sorted(input_fingerprints.items())),
         code_version=code_version,
         extra=extra or {},
+        rows_counters=list(rows_counters or []),
     )
 
 
@@ -210,6 +234,7 @@ def validate(product_dir: str, check_hashes: bool = True) -> Manifest:
     if m.rows != sum(f.rows for f in m.files):
         problems.append("total rows differ from the sum over files")
     problems += reconcile(m.counters)
+    problems += rows_match_counters(m)
     if problems:
         raise ManifestError(f"{product_dir}: " + "; ".join(problems))
     return m

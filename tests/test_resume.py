@@ -111,7 +111,9 @@ def _run(out: Path, pace: float = 0.0, entry: str = "main", *args: str) -> subpr
     here = str(Path(__file__).resolve().parent)
     from flows.stage_runner import code_version
 
-    call_args = ", ".join(repr(a) for a in (str(out), *args, code_version()))
+    # the subprocess pins every stage to the version this process computes for the stage it checks
+    pinned = code_version("mono" if entry == "mono_main" else "first")
+    call_args = ", ".join(repr(a) for a in (str(out), *args, pinned))
     code = f"import sys; sys.path.insert(0, {here!r}); import test_resume; test_resume.{entry}({call_args})"
     env = {**os.environ, "XL_TEST_PACE": str(pace)}
     return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -125,7 +127,7 @@ def _files(root: Path) -> dict[str, bytes]:
 def test_killed_mid_stage_leaves_nothing_done_and_resumes_identically(tmp_path, capsys):
     killed, clean = tmp_path / "killed", tmp_path / "clean"
     proc = _run(killed, 1.0)
-    staging = killed / "_staging" / "second" / "second"
+    staging = killed / "_staging" / "second"
     _kill_when_shard_appears(proc, staging)
 
     # `first` finished and is marked; `second` was mid-way: shards in staging, nothing visible as done.

@@ -1,7 +1,8 @@
-"""CLI commands (data): `xlcorpus tokenize` and `xlcorpus encode` run one stage on its own.
+"""CLI commands (data): `xlcorpus validate` checks an output root; `xlcorpus tokenize` and
+`xlcorpus encode` run one stage on its own.
 
-They run the stage directly (no Prefect server), reading what earlier stages wrote under OUT;
-an up-to-date stage is skipped unless --force is given.
+tokenize / encode run the stage directly (no Prefect server), reading what earlier stages wrote under
+OUT; an up-to-date stage is skipped unless --force is given.
 """
 
 from __future__ import annotations
@@ -30,8 +31,56 @@ def _run_one(stage: str, config: Path | None, out: str | None, workers: int | No
     console.print(f"[bold]{stage}[/]: {state}; outputs in [bold]{cfg.out}[/]")
 
 
+# Folders under OUT that hold no committed product: a run's own staging, dry-run graphs, train runs.
+NOT_PRODUCTS = {"_staging", "_dryrun", "_runs", "_locks"}
+
+
+def validate_out(out: str, say) -> int:
+    """Validate every product manifest under OUT; returns the number of failing directories.
+
+    Each manifest is checked against its shards (rows, bytes, sha256), its counters (read = kept +
+    dropped) and the counters its rows must equal. A stage being written right now is named.
+    """
+    from flows.errors import user_errors
+    from flows.output_lock import LOCK_DIR, LockHolder
+    from schemas.manifest import MANIFEST_NAME
+    from schemas.manifest import validate as validate_dir
+
+    root = Path(out)
+    roots = sorted(p.parent for p in root.rglob(MANIFEST_NAME)
+                   if not NOT_PRODUCTS & set(p.relative_to(root).parts))
+    if not roots:
+        raise FileNotFoundError(f"no manifest under {out}: is it the output root of a build?")
+    locks = root / LOCK_DIR
+    for lock in sorted(locks.glob("*.lock")) if locks.is_dir() else []:
+        holder = LockHolder.from_bytes(lock.read_bytes())
+        who = holder.describe() if holder else "an unreadable lock"
+        say(f"note: stage {lock.stem} is being written right now ({who}): its products may change")
+    failed = 0
+    for d in roots:
+        try:
+            m = validate_dir(str(d))
+        except user_errors() as e:
+            failed += 1
+            say(f"FAIL {d}: {e}")
+            continue
+        rows = (f"rows = {' + '.join(m.rows_counters)}" if m.rows_counters
+                else "rows not checked against counters (the manifest names none)")
+        say(f"ok   {d}  {m.schema_name} v{m.schema_version}  {m.rows} rows in {len(m.files)} files; {rows}")
+    return failed
+
+
 def register(app) -> None:
     """Add this module's commands to the typer app."""
+
+    @app.command()
+    def validate(out: Annotated[str, typer.Argument(help="Output root of a build.")]) -> None:
+        """Check every manifest under OUT against its shards (rows, bytes, sha256) and its counters."""
+        from flows.cli import console, fail, guarded
+
+        failed = guarded(validate_out, out, lambda m: console.print(m, highlight=False, markup=False, soft_wrap=True))
+        if failed:
+            fail(f"{failed} product director{'y' if failed == 1 else 'ies'} under {out} failed validation (see above)")
 
     @app.command()
     def tokenize(

@@ -160,10 +160,15 @@ def _field_names_at(loc: tuple) -> list[str]:
     import typing
 
     model: type[BaseModel] | None = Config
+    keyed = False  # the previous field was a dict or list: this part is its key / index
     for part in loc[:-1]:
+        if keyed:
+            keyed = False
+            continue
         if model is None or not isinstance(part, str) or part not in model.model_fields:
             return []
         ann = model.model_fields[part].annotation
+        keyed = typing.get_origin(ann) in (dict, list)
         args = [a for a in typing.get_args(ann) if isinstance(a, type)] or [ann]
         model = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
     return list(model.model_fields) if model is not None else []

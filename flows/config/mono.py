@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_serializer, field_validator
+
+from flows.config.languages import check_language_keys, check_languages
 
 
-class QualityConfig(BaseModel):
+class QualityFields(BaseModel):
     """Filters over the quality signals; null switches one off. Defaults are loose on purpose so that
     legitimate non-English text survives (English-tuned Gopher/C4 rules would not)."""
 
@@ -30,9 +32,34 @@ class QualityConfig(BaseModel):
     min_punct_end_frac: float | None = Field(
         None, description="min share of lines ending in punctuation (too_few_punct_lines); off: English-centric"
     )
-    per_lang: dict[str, dict[str, float | int | None]] = Field(
-        default_factory=dict, description="per-language overrides, e.g. {zho_Hani: {min_chars: 30}}"
+
+
+# The same fields, none required: one language's overrides. An unknown key is an error with its path
+# (mono.quality.per_lang.zho_Hani.min_char), like everywhere else in the config.
+QualityOverride = create_model(
+    "QualityOverride",
+    __config__=ConfigDict(extra="forbid"),
+    __doc__="Quality filters of one language: only the fields given replace the global ones.",
+    **{name: (f.annotation, Field(None, description=f.description)) for name, f in QualityFields.model_fields.items()},
+)
+
+
+class QualityConfig(QualityFields):
+    __doc__ = QualityFields.__doc__
+    per_lang: dict[str, QualityOverride] = Field(
+        default_factory=dict, description="per-language overrides (keys xxx_Scrp), e.g. {zho_Hani: {min_chars: 30}}"
     )
+
+    @field_validator("per_lang")
+    @classmethod
+    def _known_languages(cls, v: dict) -> dict:
+        return check_language_keys(v)
+
+    @field_serializer("per_lang")
+    def _only_given(self, per_lang: dict) -> dict:
+        # Only the fields a language sets: an unset field inherits the global value, an explicit null
+        # switches the filter off for that language (pipelines.quality reads it that way).
+        return {lang: o.model_dump(exclude_unset=True) for lang, o in per_lang.items()}
 
 
 class MonoConfig(BaseModel):
@@ -49,7 +76,7 @@ class MonoConfig(BaseModel):
         None, description="fastText LID model (.bin/.ftz: GlotLID, OpenLID, …); null = embedded lid.176.ftz"
     )
     lid_threshold: float = Field(0.5, ge=0, le=1, description="default min LID probability (CCNet uses 0.5)")
-    lid_thresholds: dict[str, float] = Field(
+    lid_thresholds: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
         default_factory=dict, description="per-language min LID probability, keys xxx_Scrp"
     )
     languages: list[str] = Field(
@@ -83,3 +110,13 @@ class MonoConfig(BaseModel):
         2_000_000, ge=1, description="keys per reducer of the dedup shuffles: the number of key ranges is "
         "total keys / this, so reducers stay this size whatever the crawl (memory ≈ 30 bytes per key)"
     )
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, v: list[str]) -> list[str]:
+        return check_languages(v)
+
+    @field_validator("lid_thresholds")
+    @classmethod
+    def _known_threshold_languages(cls, v: dict[str, float]) -> dict[str, float]:
+        return check_language_keys(v)

@@ -19,7 +19,9 @@ Relative paths in a config file are relative to the file (keys ending in `_path`
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from flows.config.languages import check_language
 
 
 class _Strict(BaseModel):
@@ -41,6 +43,11 @@ class ParallelInput(_Strict):
     src_column: int | None = Field(None, ge=0, description="tsv: source field index (default 0)")
     tgt_column: int | None = Field(None, ge=0, description="tsv: target field index (default 1)")
     columns: int | None = Field(None, ge=2, description="tsv: fields per line; other lines are malformed (default 2)")
+
+    @field_validator("src_lang", "tgt_lang")
+    @classmethod
+    def _known_language(cls, v: str | None) -> str | None:
+        return v if v is None else check_language(v, short_ok=True)  # the readers map de / deu → deu_Latn
 
 
 class CleanConfig(_Strict):

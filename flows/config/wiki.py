@@ -2,7 +2,9 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from flows.config.languages import check_language, check_languages
 
 
 class _Strict(BaseModel):
@@ -18,6 +20,11 @@ class WikipediaInput(_Strict):
     file_captions: bool = Field(True, description="keep [[File:…]] captions as their own paragraph (EntityCS)")
     section_links: Literal["text", "anchor"] = Field(
         "text", description="[[Title#Section|label]]: plain text (the label names a section) or an anchor to Title")
+
+    @field_validator("source_lang")
+    @classmethod
+    def _known_language(cls, v: str) -> str:
+        return check_language(v)
 
 
 class WikidataInput(_Strict):
@@ -50,3 +57,8 @@ class WikiConfig(_Strict):
     release_codes: Literal["iso639_1", "project"] = Field(
         "iso639_1", description="codes in the release export: 'de' + <de>…</de> (EntityCS) or deu_Latn")
     target_shard_mb: int = Field(128, ge=1)
+
+    @field_validator("target_languages")
+    @classmethod
+    def _known_languages(cls, v: list[str]) -> list[str]:
+        return check_languages(v)

@@ -12,7 +12,15 @@ import hashlib
 import posixpath
 
 from flows.config import Config, ConfigError
-from flows.stage_runner import Product, StageReport, exists, fingerprint_product, run_beam, run_stage
+from flows.stage_runner import (
+    Product,
+    StageReport,
+    exists,
+    fingerprint_product,
+    product_size,
+    run_beam,
+    run_stage,
+)
 from schemas.manifest import MANIFEST_NAME, read_manifest
 from schemas.tokens import OBJECTIVES
 
@@ -69,7 +77,9 @@ def products() -> list[Product]:
     from schemas.documents import REJECTS
     from schemas.tokens import TOKENS
 
-    return [Product(f"{TOKENS_DIR}/{obj}", TOKENS) for obj in OBJECTIVES] + [Product(REJECTS_DIR, REJECTS)]
+    # rows: <objective>.examples per token product; every dropped record writes a rejects row
+    return ([Product(f"{TOKENS_DIR}/{obj}", TOKENS, (f"{obj}.examples",)) for obj in OBJECTIVES]
+            + [Product(REJECTS_DIR, REJECTS, ("*.dropped.*",))])
 
 
 def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
@@ -104,7 +114,9 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
             source_root=cfg.out))
         return counters
 
-    report = run_stage(cfg, STAGE, cfg.encode, fingerprints, products(), body, force=force, log_fn=log_fn)
+    input_bytes = sum(product_size(posixpath.join(cfg.out, rel)) for rels in inputs.values() for rel in rels)
+    report = run_stage(cfg, STAGE, cfg.encode, fingerprints, products(), body, force=force, log_fn=log_fn,
+                       input_bytes=input_bytes)
     write_sampling(cfg)
     return report
 

@@ -11,7 +11,16 @@ import posixpath
 
 from flows.config import Config, ConfigError
 from flows.errors import InputError
-from flows.stage_runner import Product, StageReport, expand_inputs, fingerprint_file, run_beam, run_stage
+from flows.stage_runner import (
+    Product,
+    StageReport,
+    expand_inputs,
+    fingerprint_files,
+    fingerprint_model,
+    run_beam,
+    run_stage,
+    total_size,
+)
 
 STAGE = "parallel"
 
@@ -104,13 +113,10 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
     specs = input_specs(cfg)
     _check_aligner(cfg)
     s = settings(cfg)
-    fingerprints = {f: fingerprint_file(f) for spec in specs for f in spec.sources}
-    if s.align.aligner == "simalign" and s.align.simalign.model_path:
-        cfg_file = posixpath.join(s.align.simalign.model_path, "config.json")
-        if os.path.isfile(cfg_file):
-            fingerprints[cfg_file] = fingerprint_file(cfg_file)
+    sources = sorted({f for spec in specs for f in spec.sources})
+    fingerprints = fingerprint_files(sources) | model_fingerprints(cfg)
     names = product_names(s)
-    products = [Product(PRODUCTS[n][0], PRODUCTS[n][1]) for n in names]
+    products = [Product(PRODUCTS[n][0], PRODUCTS[n][1], ROWS_FROM[n]) for n in names]
 
     def body(staging: str) -> dict[str, int]:
         counters = run_beam(cfg, STAGE, lambda p: build_parallel(p, specs, s, staging))
@@ -118,7 +124,27 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
             raise InputError(_mismatch_message(posixpath.join(staging, PRODUCTS["rejects"][0], LENGTH_MISMATCH)))
         return counters
 
-    return run_stage(cfg, STAGE, cfg.parallel, fingerprints, products, body, force=force, log_fn=log_fn)
+    return run_stage(cfg, STAGE, cfg.parallel, fingerprints, products, body, force=force, log_fn=log_fn,
+                     input_bytes=total_size(sources))
+
+
+# The counters each product's row count must equal (checked by `xlcorpus validate`).
+ROWS_FROM = {"pairs": ("pairs.kept",), "alignments": ("align.kept",), "align_priors": ("align_priors.entries.*",),
+             "lexicon": ("lexicon.kept",),
+             "alm": ("alm.samples",), "dict": ("dict.samples",), "rejects": ("pairs.dropped.*", "align.dropped.*")}
+
+
+def model_fingerprints(cfg: Config) -> dict[str, str]:
+    """The model files this configuration runs, by full content: a changed model reruns the stage."""
+    c = cfg.parallel
+    out = {}
+    if c.clean.lid:
+        out["model:lid"] = fingerprint_model(c.clean.lid_model_path)
+    if c.align.aligner == "simalign":
+        out["model:simalign"] = fingerprint_model(c.align.simalign.model_path)
+    elif c.align.eflomal.priors_path:
+        out["model:eflomal_priors"] = fingerprint_model(c.align.eflomal.priors_path)
+    return out
 
 
 LENGTH_MISMATCH = "length_mismatch"

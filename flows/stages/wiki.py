@@ -7,18 +7,18 @@ Products: OUT/entity_sentences/<lang>/, OUT/codeswitch/entitycs/<switched-to lan
 from __future__ import annotations
 
 import posixpath
-import re
 
 from flows.config import Config, ConfigError
-from flows.errors import InputError
+from flows.errors import InputError, caused_by
 from flows.stage_runner import (
     Product,
     StageReport,
     exists,
     expand_inputs,
-    fingerprint_file,
+    fingerprint_files,
     run_beam,
     run_stage,
+    total_size,
 )
 
 STAGE = "wiki"
@@ -86,7 +86,7 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
         except DumpError as e:
             raise InputError(str(e)) from e
     files = [d for d, _ in dumps] + [i for _, i in dumps if i] + wikidata
-    fingerprints = {f: fingerprint_file(f) for f in files}
+    fingerprints = fingerprint_files(files)
     params = WikiParams(
         dumps=dumps,
         wikidata=wikidata,
@@ -102,8 +102,9 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
         target_shard_bytes=w.target_shard_mb * 1024 * 1024,
         wikidata_split_bytes=w.wikidata.split_mb * 1024 * 1024,
     )
-    products = [Product(ENTITY_SENTENCES_DIR, ENTITY_SENTENCES), Product(CODESWITCH_DIR, CODESWITCH),
-                Product(REJECTS_DIR, REJECTS)]
+    products = [Product(ENTITY_SENTENCES_DIR, ENTITY_SENTENCES, ("sentences.kept",)),
+                Product(CODESWITCH_DIR, CODESWITCH, ("cs_samples.*",)),
+                Product(REJECTS_DIR, REJECTS, rejects_counters(w.reject_filtered_sentences))]
     if w.export_release:
         products.append(Product(EXPORT_DIR, None))
     facts: dict = {"source_lang": params.source_lang, "target_languages": params.targets,
@@ -119,23 +120,51 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
         return counters
 
     return run_stage(cfg, STAGE, w, fingerprints, products, body, force=force, extra=lambda _s: facts,
-                     log_fn=log_fn)
+                     log_fn=log_fn, input_bytes=total_size(files))
 
 
-_DUMP_ERROR = re.compile(r"DumpError: (.+?)(?:\n|\[while running|$)")
+def rejects_counters(reject_filtered_sentences: bool) -> tuple[str, ...]:
+    """The drops that write a rejects/wiki row (pages of other namespaces and items without a
+    sitelink are only counted)."""
+    rows = ("pages.dropped.bad_redirect", "pages.dropped.parse_error", "pages.dropped.no_text",
+            "wikidata_lines.dropped.malformed", "dump_parts.dropped.*")
+    return rows + (("sentences.dropped.*",) if reject_filtered_sentences else ())
+
+
+UNREADABLE = "unreadable_dump"
 
 
 def _run_pipeline(cfg: Config, params, staging: str) -> dict[str, int]:
-    """run_beam, turning an unreadable dump found mid-run (raised on a worker) into one InputError."""
-    from pipelines.wiki.pipeline import build
+    """run_beam; an unreadable dump found mid-run becomes one InputError.
+
+    Workers record a DumpError as a rejects row (reason unreadable_dump, see
+    pipelines/wiki/transforms.py) on every runner; a DumpError raised elsewhere in a worker reaches
+    this process as an object only with the in-process runner, so the exception chain is checked too.
+    """
+    from pipelines.wiki.dump import DumpError
+    from pipelines.wiki.pipeline import REJECTS_DIR, build
 
     try:
-        return run_beam(cfg, STAGE, lambda p: build(p, params, staging))
+        counters = run_beam(cfg, STAGE, lambda p: build(p, params, staging))
     except Exception as e:
-        m = _DUMP_ERROR.search(str(e))
-        if m:
-            raise InputError(m.group(1).strip().rstrip("'\"")) from e
+        err = caused_by(e, DumpError)
+        if err is not None:
+            raise InputError(str(err)) from e
         raise
+    if counters.get(f"dump_parts.dropped.{UNREADABLE}"):
+        raise InputError(_unreadable_message(posixpath.join(staging, REJECTS_DIR, UNREADABLE)))
+    return counters
+
+
+def _unreadable_message(reason_dir: str) -> str:
+    """One line from the unreadable_dump rejects rows: the first one's detail, and how many more."""
+    from pipelines.shards import records
+
+    rows = sorted(records(reason_dir), key=lambda r: (r["source"] or "", r["detail"] or ""))
+    first = rows[0]["detail"]
+    others = sorted({r["source"] for r in rows[1:]} - {rows[0]["source"]})
+    more = f" (and {len(rows) - 1} more unreadable parts" + (f", in {', '.join(others)}" if others else "") + ")"
+    return first + (more if len(rows) > 1 else "")
 
 
 def summarize(cfg: Config, result: dict):

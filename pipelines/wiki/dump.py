@@ -25,7 +25,19 @@ from pipelines.wiki.titles import normalize_title
 
 
 class DumpError(ValueError):
-    """A dump file that cannot be read as what the config says it is."""
+    """A dump file that cannot be read as what the config says it is.
+
+    `path` names the file at fault (the dump, or its multistream index). Picklable with its path, so
+    it survives the trip from a worker; the wiki stage turns it into a rejects row (reason
+    `unreadable_dump`) on the worker and into one error line on the driver.
+    """
+
+    def __init__(self, message: str, path: str | None = None):
+        super().__init__(message)
+        self.path = path
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.path))
 
 
 @dataclass
@@ -104,7 +116,7 @@ def _page_from_element(elem, source: str, offset: int) -> Page:
                 if _local(r.tag) == "text":
                     text = r.text or ""
     if title is None:
-        raise DumpError(f"{source}: a <page> without <title> near offset {offset}: not a MediaWiki export")
+        raise DumpError(f"{source}: a <page> without <title> near offset {offset}: not a MediaWiki export", source)
     if redirect is None:
         m = _REDIRECT_TEXT.match(text)
         if m:
@@ -142,11 +154,11 @@ def iter_pages(stream, source: str, offset: int | None = None) -> Iterator[Page]
     except ET.ParseError as e:
         raise DumpError(
             f"{source}: not a readable MediaWiki XML dump (XML error after {n} pages: {e}); "
-            "re-download the dump or point wiki.wikipedia.inputs at a pages-articles XML export"
+            "re-download the dump or point wiki.wikipedia.inputs at a pages-articles XML export", source
         ) from e
     except (EOFError, OSError, zlib.error) as e:
         raise DumpError(
-            f"{source}: the compressed dump is truncated or corrupt after {n} pages ({e}); re-download it"
+            f"{source}: the compressed dump is truncated or corrupt after {n} pages ({e}); re-download it", source
         ) from e
 
 
@@ -178,7 +190,7 @@ def read_siteinfo(path: str) -> SiteInfo:
                         if tag != "mediawiki":
                             raise DumpError(
                                 f"{path}: root element <{tag}> is not <mediawiki>; wiki.wikipedia.inputs "
-                                "needs pages-articles*.xml[.bz2|.gz] MediaWiki exports"
+                                "needs pages-articles*.xml[.bz2|.gz] MediaWiki exports", path
                             )
                     elif tag == "page":
                         break
@@ -191,10 +203,10 @@ def read_siteinfo(path: str) -> SiteInfo:
                     break
     except ET.ParseError as e:
         raise DumpError(
-            f"{path}: not a MediaWiki XML export ({e}); wiki.wikipedia.inputs needs a pages-articles dump"
+            f"{path}: not a MediaWiki XML export ({e}); wiki.wikipedia.inputs needs a pages-articles dump", path
         ) from e
     except (EOFError, OSError, zlib.error) as e:
-        raise DumpError(f"{path}: cannot decompress the dump ({e}); re-download it") from e
+        raise DumpError(f"{path}: cannot decompress the dump ({e}); re-download it", path) from e
     return SiteInfo(dbname, {k: v for k, v in names.items() if k})
 
 
@@ -211,26 +223,45 @@ def index_path_for(path: str) -> str:
     return path[: m.start()] + f"multistream-index{m.group(1)}.txt{m.group(2)}.bz2"
 
 
-def iter_stream_ranges(index_path: str, dump_size: int) -> Iterator[tuple[int, int]]:
-    """(start, end) byte ranges of the page streams listed in a multistream index, streamed."""
+def truncated_dump(path: str, listed: int, size: int) -> DumpError:
+    return DumpError(
+        f"{path}: the dump is truncated: its multistream index lists a stream at byte {listed:,} but the file "
+        f"ends at byte {size:,}; re-download the dump (wiki.wikipedia.multistream: off does not help: the "
+        "end of the dump is missing)", path)
+
+
+def iter_stream_ranges(index_path: str, dump_size: int, dump_path: str = "") -> Iterator[tuple[int, int]]:
+    """(start, end) byte ranges of the page streams listed in a multistream index, streamed.
+
+    An offset at or past the end of the dump means the dump is truncated (the index is complete):
+    DumpError naming the dump, not the index.
+    """
     prev = None
-    with open_raw(index_path) as raw:
-        stream = io.TextIOWrapper(decompressing(raw, index_path), encoding="utf-8")
-        for line_no, line in enumerate(stream, 1):
-            head = line.split(":", 1)[0]
-            if not head.strip():
-                continue
-            try:
-                off = int(head)
-            except ValueError as e:
-                raise DumpError(f"{index_path}:{line_no}: not a multistream index line ({line[:80]!r})") from e
-            if off == prev:
-                continue
-            if prev is not None:
-                if off < prev:
-                    raise DumpError(f"{index_path}:{line_no}: offsets go backwards; the index does not match")
-                yield prev, off
-            prev = off
+    try:
+        with open_raw(index_path) as raw:
+            stream = io.TextIOWrapper(decompressing(raw, index_path), encoding="utf-8")
+            for line_no, line in enumerate(stream, 1):
+                head = line.split(":", 1)[0]
+                if not head.strip():
+                    continue
+                try:
+                    off = int(head)
+                except ValueError as e:
+                    raise DumpError(f"{index_path}:{line_no}: not a multistream index line ({line[:80]!r})",
+                                    index_path) from e
+                if off == prev:
+                    continue
+                if off >= dump_size:
+                    raise truncated_dump(dump_path or index_path, off, dump_size)
+                if prev is not None:
+                    if off < prev:
+                        raise DumpError(f"{index_path}:{line_no}: offsets go backwards; the index does not match",
+                                        index_path)
+                    yield prev, off
+                prev = off
+    except (EOFError, OSError, zlib.error, UnicodeDecodeError) as e:
+        raise DumpError(f"{index_path}: the multistream index is truncated or corrupt ({e}); re-download it "
+                        "or set wiki.wikipedia.multistream: off", index_path) from e
     if prev is not None:
         yield prev, dump_size
 
@@ -240,12 +271,18 @@ def read_stream_pages(path: str, start: int, end: int) -> Iterator[Page]:
     with open_raw(path) as raw:
         raw.seek(start)
         data = raw.read(end - start)
+    if len(data) < end - start:
+        raise truncated_dump(path, end, start + len(data))
     try:
         xml = bz2.decompress(data)
-    except (OSError, ValueError, EOFError) as e:
+    except EOFError as e:  # a stream that stops before its end-of-stream marker
+        raise DumpError(
+            f"{path}: the bz2 stream at bytes {start:,}-{end:,} ends early ({e}): the dump is truncated or "
+            "corrupt; re-download it", path) from e
+    except (OSError, ValueError) as e:
         raise DumpError(
             f"{path}: bytes {start}-{end} are not a bz2 stream ({e}); the multistream index does not "
-            "belong to this dump (set wiki.wikipedia.multistream: off, or fetch the matching index)"
+            "belong to this dump (set wiki.wikipedia.multistream: off, or fetch the matching index)", path
         ) from e
     first, last = xml.find(b"<page>"), xml.rfind(b"</page>")
     if first < 0 or last < 0:

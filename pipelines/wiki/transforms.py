@@ -13,7 +13,7 @@ from apache_beam import pvalue
 from pipelines.counters import drop, inc
 from pipelines.ids import stable_id
 from pipelines.wiki.codeswitch import LinkedAnchor, make_entitycs
-from pipelines.wiki.dump import Page, file_size, iter_stream_ranges, read_pages, read_stream_pages
+from pipelines.wiki.dump import DumpError, Page, file_size, iter_stream_ranges, read_pages, read_stream_pages
 from pipelines.wiki.langs import project_labels
 from pipelines.wiki.sentences import FilterOptions, filter_reason, split_sentences
 from pipelines.wiki.wikidata import (
@@ -33,10 +33,31 @@ REJECTS = "rejects"
 
 # --- ReadWikipediaDump ----------------------------------------------------------------------------------
 
-def _stream_ranges(item: tuple[str, str]):
-    path, index = item
-    for start, end in iter_stream_ranges(index, file_size(path)):
+def _stream_ranges(path: str, index: str):
+    for start, end in iter_stream_ranges(index, file_size(path), path):
         yield path, start, end
+
+
+class _ReadOrReject(beam.DoFn):
+    """Run one dump reader (a whole file, an index, or one bz2 stream: a `dump_parts` unit).
+
+    A DumpError becomes one rejects row (reason `unreadable_dump`, source = the file at fault) instead
+    of a worker crash: exceptions from other worker processes reach the driver only as text, a row
+    reaches it on every runner, and flows/stages/wiki.py turns it into one error line.
+    """
+
+    def __init__(self, read):
+        self.read = read
+
+    def process(self, args: tuple):
+        inc(STAGE, "dump_parts.read")
+        try:
+            yield from self.read(*args)
+        except DumpError as e:
+            yield pvalue.TaggedOutput(REJECTS, drop(STAGE, "dump_parts", "ReadWikipediaDump", "unreadable_dump",
+                                                    source=e.path or str(args[0]), detail=str(e)))
+            return
+        inc(STAGE, "dump_parts.kept")
 
 
 class _ClassifyPages(beam.DoFn):
@@ -91,27 +112,34 @@ class ReadWikipediaDump(beam.PTransform):
     def expand(self, pbegin):
         single = [p for p, idx in self.dumps if not idx]
         multi = [(p, idx) for p, idx in self.dumps if idx]
-        parts = []
+        parts, unreadable = [], []
         if single:
-            parts.append(
+            files = (
                 pbegin
-                | "DumpFiles" >> beam.Create(single)
-                | "ReadFile" >> beam.FlatMap(read_pages)
-                | "SpreadPages" >> beam.Reshuffle()
+                | "DumpFiles" >> beam.Create([(p,) for p in single])
+                | "ReadFile" >> beam.ParDo(_ReadOrReject(read_pages)).with_outputs(REJECTS, main="pages")
             )
+            parts.append(files.pages | "SpreadPages" >> beam.Reshuffle())
+            unreadable.append(files[REJECTS])
         if multi:
-            parts.append(
+            ranges = (
                 pbegin
                 | "MultistreamDumps" >> beam.Create(multi)
-                | "StreamRanges" >> beam.FlatMap(_stream_ranges)
-                | "SpreadStreams" >> beam.Reshuffle()
-                | "ReadStream" >> beam.FlatMapTuple(read_stream_pages)
+                | "StreamRanges" >> beam.ParDo(_ReadOrReject(_stream_ranges)).with_outputs(REJECTS, main="ranges")
             )
+            streams = (
+                ranges.ranges
+                | "SpreadStreams" >> beam.Reshuffle()
+                | "ReadStream" >> beam.ParDo(_ReadOrReject(read_stream_pages)).with_outputs(REJECTS, main="pages")
+            )
+            parts.append(streams.pages)
+            unreadable += [ranges[REJECTS], streams[REJECTS]]
         pages = parts[0] if len(parts) == 1 else tuple(parts) | "AllPages" >> beam.Flatten()
         out = pages | "ClassifyPages" >> beam.ParDo(_ClassifyPages(self.clean)).with_outputs(
             "redirects", REJECTS, main="articles"
         )
-        return {"articles": out.articles, "redirects": out.redirects, "rejects": out[REJECTS]}
+        rejects = (out[REJECTS], *unreadable) | "DumpRejects" >> beam.Flatten()
+        return {"articles": out.articles, "redirects": out.redirects, "rejects": rejects}
 
 
 # --- SplitSentences / FilterSentences -------------------------------------------------------------------
