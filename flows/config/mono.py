@@ -69,6 +69,10 @@ class MonoConfig(BaseModel):
         description="input files or globs; format by extension: .warc[.gz], .wet[.gz]/.warc.wet.gz, .jsonl[.gz], .parquet",
     )
     text_field: str = Field("text", description="JSONL key / Parquet column holding the document text")
+    max_doc_chars: int = Field(
+        1_000_000, gt=0, description="longer documents are rejected (too_long) before decoding/normalization; "
+        "a payload or JSONL line over 4× (JSONL 6×) this many bytes is not even read into memory"
+    )
     html_main_content: bool = Field(
         False, description="HTML → text keeps only main content (resiliparse heuristics) instead of all visible text"
     )

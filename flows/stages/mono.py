@@ -18,7 +18,7 @@ def enabled(cfg: Config) -> bool:
     return bool(cfg.mono.inputs)
 
 
-def make_params(cfg: Config, inputs: list[tuple[str, str]], staging_root: str):
+def make_params(cfg: Config, inputs: list[tuple[str, str]], staging_root: str, progress_dir: str = ""):
     """pipelines.mono.params.MonoParams from the config (plain values for the Beam workers)."""
     from pipelines.lid import merged_thresholds
     from pipelines.mono.params import LidParams, MonoParams
@@ -49,6 +49,8 @@ def make_params(cfg: Config, inputs: list[tuple[str, str]], staging_root: str):
         chunk_bytes=int(m.chunk_mb * (1 << 20)),
         dedup_keys_per_range=m.dedup_keys_per_range,
         neardup=neardup,
+        max_doc_chars=m.max_doc_chars,
+        progress_dir=progress_dir,
     )
 
 
@@ -97,10 +99,12 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
     section = {"mono": cfg.mono.model_dump(mode="json"), "neardup": cfg.neardup.model_dump(mode="json")}
 
     def body(staging_root: str) -> dict[str, int]:
+        from flows.progress import files_plan
         from pipelines.mono.build import build_mono
 
-        params = make_params(cfg, inputs, staging_root)
-        return run_beam(cfg, STAGE, lambda p: build_mono(p, params))
+        plan = files_plan(staging_root, [path for path, _ in inputs])
+        params = make_params(cfg, inputs, staging_root, plan.directory)
+        return run_beam(cfg, STAGE, lambda p: build_mono(p, params), progress=plan)
 
     return run_stage(cfg, STAGE, section, fingerprints,
                      [Product(DOCUMENTS_DIR, DOCUMENTS), Product(REJECTS_DIR, REJECTS)], body,
@@ -214,7 +218,7 @@ def _script_caption(counters: dict[str, int]) -> str:
 
 
 def _shuffle_caption(counters: dict[str, int]) -> str:
-    from pipelines.shuffle import shuffle_bytes
+    from pipelines.shuffle_counters import shuffle_bytes
 
     text = counters.get("input.text_bytes", 0)
     moved = shuffle_bytes(counters)

@@ -52,6 +52,9 @@ class Chunk:
     def sign_path(self, work_dir: str) -> str:
         return posixpath.join(work_dir, "chunks", f"{self.name}.sign.parquet")
 
+    def changed_path(self, work_dir: str) -> str:
+        return posixpath.join(work_dir, "chunks", f"{self.name}.changed.parquet")
+
 
 def chunk_id_of(file_idx: int, number: int) -> int:
     return (file_idx << CHUNK_BITS) | number
@@ -180,9 +183,10 @@ def read_npz(path: str) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-def iter_chunk_docs(path: str, batch_rows: int = ROW_GROUP_ROWS):
-    """The documents of a chunk as lists of dicts, one row group at a time (bounded memory)."""
+def iter_chunk_docs(path: str, batch_rows: int = ROW_GROUP_ROWS, columns: list[str] | None = None):
+    """The documents of a chunk as lists of dicts, one row group at a time (bounded memory); only
+    `columns` when given."""
     fs, p = filesystem(path)
     with fs.open_input_file(p) as f:
-        for batch in pq.ParquetFile(f).iter_batches(batch_size=batch_rows):
+        for batch in pq.ParquetFile(f).iter_batches(batch_size=batch_rows, columns=columns):
             yield batch.to_pylist()

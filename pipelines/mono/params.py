@@ -43,4 +43,6 @@ class MonoParams:
     chunk_bytes: int = 128 << 20  # text per intermediate chunk (the unit decisions are routed to)
     dedup_keys_per_range: int = 2_000_000  # keys per reducer of the dedup shuffles (ranges grow with data)
     neardup: object | None = None  # pipelines.neardup params when near-dedup is on
+    max_doc_chars: int = 1_000_000  # longer documents are rejected (too_long) by the reader
+    progress_dir: str = ""  # where pass 1 marks each input file done (pipelines.progress); "" = off
     stage: str = STAGE

@@ -22,6 +22,7 @@ from pipelines.mono.read_docs import read_file
 from pipelines.mono.read_warc import RawDoc, ReadError, Skipped
 from pipelines.mono.transforms import apply_quality, doc_reject, identify_batch, normalize_doc, signal_detail
 from pipelines.pieces import Piece, PieceWriter
+from pipelines.progress import mark_done
 from schemas.documents import REJECTS
 
 
@@ -70,7 +71,8 @@ def stage_file(f: InputFile, params: MonoParams, lid: LanguageIdentifier, work_d
                     yield chunk
         batch.clear()
 
-    for item in read_file(f.path, params.html_main_content, params.text_field, **_source_kw(f)):
+    for item in read_file(f.path, params.html_main_content, params.text_field, max_doc_chars=params.max_doc_chars,
+                          **_source_kw(f)):
         if isinstance(item, Skipped):
             skipped[item.rec_type] += 1
             continue
@@ -91,6 +93,7 @@ def stage_file(f: InputFile, params: MonoParams, lid: LanguageIdentifier, work_d
     inc(stage, "docs.read", n_read)  # once per file: a counter update per record costs µs
     for rec_type, n in sorted(skipped.items()):
         inc(stage, f"warc.skipped.{rec_type}", n)
+    mark_done(params.progress_dir, f.path, n_read)  # live progress: the driver polls these records
 
 
 def _source_kw(f: InputFile) -> dict:

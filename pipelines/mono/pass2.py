@@ -63,7 +63,8 @@ def gather(chunk_id: int, groups: dict[str, Iterable]) -> Decisions | None:
     return d
 
 
-def _deduped(dec: Decisions, dedup_lines: bool, work_dir: str) -> Iterator[tuple[int, dict, set[int] | None]]:
+def _deduped(dec: Decisions, dedup_lines: bool, work_dir: str,
+             columns: list[str] | None = None) -> Iterator[tuple[int, dict, set[int] | None]]:
     """(index, document, removed line numbers or None) for every document of the chunk, in order;
     removed is None for an exact copy."""
     removed: dict[int, set[int]] = {}
@@ -72,28 +73,54 @@ def _deduped(dec: Decisions, dedup_lines: bool, work_dir: str) -> Iterator[tuple
         live = live_occurrences(keys, dec.copies)
         removed = removed_lines(dec.chunk.chunk_id, keys, live, dec.won)
     idx = 0
-    for batch in iter_chunk_docs(dec.chunk.path(work_dir)):
+    for batch in iter_chunk_docs(dec.chunk.path(work_dir), columns=columns):
         for doc in batch:
             yield idx, doc, (None if idx in dec.copies else removed.get(idx, set()))
             idx += 1
 
 
-def _remove(batch: list[tuple[int, dict, set[int]]]) -> list[tuple[int, dict, dict | None]]:
-    """(index, original, line-deduped document or None when nothing was removed) for a batch; the
-    signals of changed documents recomputed in one call (dup_line_frac keeps its pre-dedup value)."""
+SIGNALS = ("n_chars", "n_words", "n_lines", "mean_word_len", "symbol_ratio", "digit_ratio", "punct_end_frac")
+CHANGED_TABLE = pa.schema([("idx", pa.uint32())] + [(f, pa.float64()) for f in SIGNALS])
+
+
+def _remove(batch: list[tuple[int, dict, set[int]]],
+            known: dict[int, dict] | None = None) -> list[tuple[int, dict, dict | None]]:
+    """(index, original, line-deduped document or None when nothing was removed) for a batch. The
+    signals of changed documents are recomputed in one call (dup_line_frac keeps its pre-dedup value),
+    unless `known` has them (the signing pass already computed them: `sign_chunk` writes them down)."""
     changed = [(i, d, r) for i, d, r in batch if r]
     texts = [join_lines([ln for n, ln in enumerate(split_lines(d["text"])) if n not in r]) for _, d, r in changed]
+    if known is None:
+        sigs = [s.as_dict() for s in quality_signals_batch(texts)]
+    else:
+        sigs = [known[i] for i, _, _ in changed]
     new = {}
-    for (i, d, r), text, sig in zip(changed, texts, quality_signals_batch(texts), strict=True):
-        sig = sig.as_dict()
-        sig.pop("dup_line_frac")
+    for (i, d, r), text, sig in zip(changed, texts, sigs, strict=True):
+        sig = {f: sig[f] for f in SIGNALS}
         new[i] = {**d, **sig, "text": text, "lines_removed": len(r)}
     return [(i, d, new.get(i)) for i, d, _ in batch]
 
 
-def _batches(dec: Decisions, dedup_lines: bool, work_dir: str, size: int = 512):
+def _write_changed(chunk: Chunk, work_dir: str, rows: list[dict]) -> None:
+    """The recomputed signals of the chunk's changed documents, for write_chunk."""
+    cols = {"idx": [r["idx"] for r in rows], **{f: [float(r[f]) for r in rows] for f in SIGNALS}}
+    fs, fp = filesystem(chunk.changed_path(work_dir))
+    with fs.open_output_stream(fp) as f:
+        pq.write_table(pa.Table.from_pydict(cols, schema=CHANGED_TABLE), f, compression="none")
+
+
+def _read_changed(chunk: Chunk, work_dir: str) -> dict[int, dict]:
+    fs, fp = filesystem(chunk.changed_path(work_dir))
+    with fs.open_input_file(fp) as f:
+        t = pq.read_table(f).to_pydict()
+    # float64 round-trips the values exactly; the integer signals come back as the same integers
+    return {i: {f: (int(t[f][k]) if f in ("n_chars", "n_words", "n_lines") else t[f][k]) for f in SIGNALS}
+            for k, i in enumerate(t["idx"])}
+
+
+def _batches(dec: Decisions, dedup_lines: bool, work_dir: str, size: int = 512, columns: list[str] | None = None):
     batch = []
-    for item in _deduped(dec, dedup_lines, work_dir):
+    for item in _deduped(dec, dedup_lines, work_dir, columns):
         batch.append(item)
         if len(batch) >= size:
             yield batch
@@ -112,13 +139,16 @@ def sign_chunk(dec: Decisions, params: MonoParams, perm, n_ranges: int) -> list:
     idx_all: list[int] = []
     keys_all: list[np.ndarray] = []
     table = {"idx": [], "neg_len": [], "doc_id": [], "payload": []}
-    for batch in _batches(dec, params.dedup_lines, params.work_dir):
+    changed: list[dict] = []
+    for batch in _batches(dec, params.dedup_lines, params.work_dir, columns=["doc_id", "text"]):
         live = [(i, d, r) for i, d, r in batch if r is not None]
         docs = []
         for i, d, new in _remove(live):
             doc = new if new is not None else d
-            if new is not None and _too_short(new, params):
-                continue
+            if new is not None:
+                changed.append({"idx": i, **{f: new[f] for f in SIGNALS}})
+                if _too_short(new, params):
+                    continue
             docs.append((i, doc))
         if not docs:
             continue
@@ -134,6 +164,7 @@ def sign_chunk(dec: Decisions, params: MonoParams, perm, n_ranges: int) -> list:
     fs, fp = filesystem(dec.chunk.sign_path(params.work_dir))
     with fs.open_output_stream(fp) as f:
         pq.write_table(pa.Table.from_pydict(table, schema=SIGN_TABLE), f, compression="none")
+    _write_changed(dec.chunk, params.work_dir, changed)
     if not idx_all:
         return []
     return list(band_parts(dec.chunk.chunk_id, np.stack(keys_all), np.asarray(idx_all, dtype=np.uint32), n_ranges))
@@ -158,13 +189,15 @@ def write_chunk(dec: Decisions, params: MonoParams) -> list[Piece]:
     kept_by_lang: Counter = Counter()
     stats = LangStats()
     lines_read = lines_removed = 0
+    signed = params.neardup is not None and params.neardup.enabled  # sign_chunk ran on this chunk
+    known = _read_changed(dec.chunk, params.work_dir) if signed else None
     for batch in _batches(dec, params.dedup_lines, params.work_dir):
         for i, d, _ in batch:
             if i in dec.copies:
                 rejects.add("exact_duplicate", doc_reject(stage, "DedupDocuments", "exact_duplicate", d,
                                                           f"same text as {dec.copies[i]}"))
         live = [(i, d, r) for i, d, r in batch if r is not None]
-        for i, d, new in _remove(live):
+        for i, d, new in _remove(live, known):
             if params.dedup_lines:
                 lines_read += _nonempty_lines(d["text"])
                 lines_removed += new["lines_removed"] if new is not None else 0
