@@ -5,7 +5,15 @@ from __future__ import annotations
 import posixpath
 
 from flows.config import Config, ConfigError
-from flows.stage_runner import Product, StageReport, expand_inputs, fingerprint_file, run_beam, run_stage
+from flows.stage_runner import (
+    Product,
+    StageReport,
+    expand_inputs,
+    fingerprint_files,
+    fingerprint_model,
+    run_beam,
+    run_stage,
+)
 from schemas.documents import DOCUMENTS, REJECTS
 
 STAGE = "mono"
@@ -95,7 +103,11 @@ def source_name(path: str, pattern: str) -> str:
 
 def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
     inputs = check_inputs(cfg)
-    fingerprints = {source: fingerprint_file(path) for path, source in inputs}
+    by_path = fingerprint_files([path for path, _ in inputs])  # full content, hashed in parallel
+    fingerprints = {source: by_path[path] for path, source in inputs}  # keyed by name: location-free
+    fingerprints["model:lid"] = fingerprint_model(cfg.mono.lid_model_path)
+    if cfg.mono.lid_thresholds_path:
+        fingerprints["file:lid_thresholds"] = fingerprint_model(cfg.mono.lid_thresholds_path)
     section = {"mono": cfg.mono.model_dump(mode="json"), "neardup": cfg.neardup.model_dump(mode="json")}
 
     def body(staging_root: str) -> dict[str, int]:
