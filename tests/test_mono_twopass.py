@@ -148,3 +148,18 @@ def test_compaction_plan_packs_small_pieces_and_moves_big_ones():
     ps = [Piece("documents", "eng_Latn", f"{i:03d}", 1, b) for i, b in enumerate([10, 70, 20, 20, 30, 5, 200])]
     plan = [[p.unit for p in shard] for shard in plan_shards(reversed(ps), 100)]
     assert plan == [["000"], ["001"], ["002", "003", "004", "005"], ["006"]]
+
+
+def test_moving_the_inputs_keeps_every_shard_byte_identical(tmp_path):
+    """`source` is named relative to the input pattern's root, chunks and pieces by input order: the
+    same crawl in another folder (and another OUT) gives the same shard bytes."""
+    import shutil
+
+    here = tmp_path / "a" / "crawl"
+    paths = make_corpus(here, n_docs=80, mirror=False)
+    there = tmp_path / "elsewhere" / "deeper" / "crawl"
+    shutil.copytree(here, there)
+    _run([str(here / "*.jsonl*")], tmp_path / "out1")
+    _, docs, _ = _run([str(there / "*.jsonl*")], tmp_path / "x" / "out2")
+    assert _shard_bytes(tmp_path / "out1") == _shard_bytes(tmp_path / "x" / "out2")
+    assert {d["source"] for d in docs} == {p.rsplit("/", 1)[-1] for p in paths}
