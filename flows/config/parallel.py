@@ -73,8 +73,11 @@ class SimAlignConfig(_Strict):
     layer: int = Field(8, ge=0)
     method: Literal["inter", "itermax", "mwmf"] = "inter"
     distortion: float = Field(0.0, ge=0.0)
-    batch_size: int = Field(32, ge=1)
-    device: str = "cpu"
+    batch_size: int = Field(32, ge=1, description="sentences per forward pass (sorted by length)")
+    device: str = Field("cpu", description="cpu | cuda | cuda:N")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="encoder precision; auto: bfloat16 (float16 without bf16) on CUDA, float32 on CPU")
+    max_batch_tokens: int = Field(16384, ge=1, description="padded subword positions per forward pass")
 
 
 class PriorsConfig(_Strict):
