@@ -59,12 +59,12 @@ def bench_simalign(n: int, batch_size: int, layers: int, hidden: int) -> None:
     torch.set_num_threads(1)
     from pipelines.parallel.align import SimAligner
     from pipelines.parallel.simalign_batched import SimAlignParams
-    from pipelines.parallel.tiny_bert import make_tiny_bert
+    from tests.random_bert import make_random_bert
 
     pairs = corpus(n)
     with tempfile.TemporaryDirectory() as tmp:
         words = sorted({w.lower() for s, t in pairs for w in s + t if len(w) > 3})[::2]
-        make_tiny_bert(tmp, words, layers=layers, hidden=hidden, max_positions=512)
+        make_random_bert(tmp, words, layers=layers, hidden=hidden, max_positions=512)
         aligner = SimAligner(SimAlignParams(model_path=tmp, layer=layers, method="inter", batch_size=batch_size))
         pairs = [(s, t) for s, t in pairs if aligner.over_limit(s, t) is None]
         aligner.align(pairs[:4], seed=0)  # warm-up (both paths share the loaded model)

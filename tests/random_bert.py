@@ -1,8 +1,10 @@
-"""A tiny, randomly initialized BERT saved as a local model folder.
+"""A randomly initialized BERT saved as a local model folder, for tests and benchmarks/align.py.
 
-For tests, benchmarks and offline trials of the simalign path: no model hub is needed. The vocabulary
-holds whole words plus single letters and `##` letter pieces, so words outside it split into several
-subwords (exercising the subword → word mapping) instead of becoming [UNK].
+Test and benchmark code only (it lives outside the packages): no model hub is reachable, and the
+simalign path needs a model folder. Random weights are fine for what it checks — batched links equal
+simalign's per-pair links, and speed at real sizes (benchmarks/align.py builds a 12-layer, 768-wide
+one). The vocabulary holds whole words plus single letters and `##` letter pieces, so words outside
+it split into several subwords (exercising the subword → word mapping) instead of becoming [UNK].
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ import os
 import string
 
 
-def make_tiny_bert(folder: str, words: list[str], layers: int = 2, hidden: int = 32, seed: int = 0,
-                   max_positions: int = 128) -> str:
+def make_random_bert(folder: str, words: list[str], layers: int = 2, hidden: int = 32, heads: int = 2,
+                     intermediate: int | None = None, seed: int = 0, max_positions: int = 128) -> str:
     import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
@@ -29,7 +31,7 @@ def make_tiny_bert(folder: str, words: list[str], layers: int = 2, hidden: int =
     assert tok.vocab_size == len(vocab), "tokenizer did not load the vocabulary file"
     tok.save_pretrained(folder)
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,
-                        intermediate_size=2 * hidden, max_position_embeddings=max_positions)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+                        intermediate_size=intermediate or 2 * hidden, max_position_embeddings=max_positions)
     BertModel(config).eval().save_pretrained(folder)
     return folder

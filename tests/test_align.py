@@ -8,7 +8,7 @@ import pytest
 from flows.demo.parallel import clean_pairs
 from pipelines.parallel.align import EflomalAligner, SimAligner
 from pipelines.parallel.eflomal_run import MAX_TOKENS, EflomalParams, run_eflomal
-from pipelines.parallel.simalign_batched import SimAlignParams
+from pipelines.parallel.simalign_batched import METHODS, SimAlignParams
 from pipelines.parallel.symmetrize import grow_diag_final_and, parse_pharaoh
 from pipelines.parallel.tokenize import word_tokens
 
@@ -88,26 +88,51 @@ def test_eflomal_length_limit_is_explicit():
 def tiny_bert(tmp_path_factory):
     import torch
 
-    from pipelines.parallel.tiny_bert import make_tiny_bert
+    from tests.random_bert import make_random_bert
 
     torch.set_num_threads(1)  # many tiny forward passes: extra threads only contend on a shared machine
 
     words = "the house is small dog das haus ist klein der hund".split()
-    return make_tiny_bert(str(tmp_path_factory.mktemp("bert")), words, layers=2, hidden=32, max_positions=128)
+    return make_random_bert(str(tmp_path_factory.mktemp("bert")), words, layers=4, hidden=32, max_positions=128)
 
 
-@pytest.mark.parametrize("method", ["inter", "itermax"])
-def test_batched_simalign_equals_simalign_per_pair(tiny_bert, method):
-    aligner = SimAligner(SimAlignParams(model_path=tiny_bert, layer=2, method=method, batch_size=8))
+@pytest.mark.parametrize("method,layer", [("inter", 2), ("itermax", 4), ("inter", 0)])
+def test_batched_simalign_equals_simalign_per_pair(tiny_bert, method, layer):
+    """Our cut, batched encoder gives simalign's own per-pair links (full model, one pair per pass)."""
+    from simalign import SentenceAligner
+
+    # batches of at most 8 sentences / 160 padded positions: several batches of several lengths
+    aligner = SimAligner(SimAlignParams(model_path=tiny_bert, layer=layer, method=method, batch_size=8,
+                                        max_batch_tokens=160))
+    assert aligner.impl.layers_run == layer  # only the layers up to the one read are run
+    assert len(aligner.impl.model.encoder.layer) == layer
     pairs = [(word_tokens(s)[0], word_tokens(t)[0]) for s, t in clean_pairs("eng", "deu", n_combined=0)[:20]]
     pairs = [(s, t) for s, t in pairs if aligner.over_limit(s, t) is None]
     assert len(pairs) >= 12
     # several words split into subwords: the subword → word mapping is exercised
     assert any(aligner.impl.n_pieces(w) > 1 for s, _ in pairs for w in s)
+    lengths = [sum(aligner.impl.n_pieces(w) for w in s) for s, _ in pairs]
+    batches = aligner.impl.batches(lengths)
+    assert len(batches) > 2 and all(len(b) <= 8 and len(b) * (lengths[b[-1]] + 2) <= 160 for b in batches)
     batched = aligner.align(pairs, seed=0)
-    per_pair = [[tuple(x) for x in aligner.impl.sa.get_word_aligns(s, t)[method]] for s, t in pairs]
+    reference = SentenceAligner(model=tiny_bert, token_type="bpe", matching_methods=METHODS[method], layer=layer)
+    per_pair = [[tuple(x) for x in reference.get_word_aligns(s, t)[method]] for s, t in pairs]
     assert batched == per_pair
     assert all(links for links in batched)
+
+
+def test_simalign_setup_errors_are_clear(tiny_bert):
+    from pipelines.parallel.simalign_batched import SimAlignSetupError
+
+    with pytest.raises(SimAlignSetupError, match="layer 9 > the model's 4 layers"):
+        SimAligner(SimAlignParams(model_path=tiny_bert, layer=9))
+    with pytest.raises(SimAlignSetupError, match="dtype"):
+        SimAligner(SimAlignParams(model_path=tiny_bert, layer=2, dtype="int8"))
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(SimAlignSetupError, match="no CUDA device"):
+            SimAligner(SimAlignParams(model_path=tiny_bert, layer=2, device="cuda"))
 
 
 def test_simalign_over_length_is_reported_not_truncated(tiny_bert):

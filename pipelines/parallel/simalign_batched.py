@@ -1,12 +1,18 @@
-"""SimAlign with batched forward passes.
+"""SimAlign on real encoder sizes: batched, length-sorted, and only up to the layer that is read.
 
-simalign's `SentenceAligner.get_word_aligns` embeds one pair per forward pass. Here the sentences of
-many pairs are sorted by length, padded into batches and embedded together; each sentence's subword
-vectors are sliced out and the pair's similarity matrix goes through simalign's own functions
-(apply_distortion, get_alignment_matrix, iter_max, get_max_weight_match; get_similarity is
-reproduced without scikit-learn's per-call validation overhead), so the links equal simalign's
-per-pair links. Unlike simalign, a sentence longer than the model's limit is
-never truncated silently: `too_long` names it and the caller skips it with a reason.
+simalign's `SentenceAligner.get_word_aligns` embeds one pair per forward pass through the whole
+model. Here (1) the encoder is loaded with only the layers up to the one read — a 12-layer model
+read at layer 8 runs 8 layers, two thirds of the work (post-LN encoders: BERT, RoBERTa, XLM-R,
+whose hidden state after layer L does not depend on later layers; other model types run whole);
+(2) the sentences of a chunk are sorted by subword length and padded into batches (at most
+`batch_size` sentences and `max_batch_tokens` padded positions each), so little is padding;
+(3) on CUDA the encoder runs in bfloat16 (float16 where bf16 is unsupported) unless `dtype` says
+otherwise. Each sentence's subword vectors are sliced out and the pair's similarity matrix goes
+through simalign's own functions (apply_distortion, get_alignment_matrix, iter_max,
+get_max_weight_match; get_similarity is reproduced without scikit-learn's per-call validation
+overhead), so on CPU (float32) the links equal simalign's per-pair links — tests and
+benchmarks/align.py check it. Unlike simalign, a sentence longer than the model's limit is never
+truncated silently: `too_long` names it and the caller skips it with a reason.
 """
 
 from __future__ import annotations
@@ -27,7 +33,9 @@ class SimAlignParams:
     method: str = "inter"  # inter (ArgMax) | itermax | mwmf (Match)
     distortion: float = 0.0
     batch_size: int = 32  # sentences per forward pass
-    device: str = "cpu"
+    device: str = "cpu"  # cpu | cuda | cuda:N
+    dtype: str = "auto"  # auto (bfloat16 / float16 on CUDA, float32 on CPU) | float32 | bfloat16 | float16
+    max_batch_tokens: int = 16384  # padded subword positions per forward pass (bounds memory on long sentences)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -46,29 +54,74 @@ def similarity(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return (_unit_rows(xs) @ _unit_rows(ys).T + 1.0) / 2.0
 
 
+# Encoders whose hidden state after layer L is the same whether or not later layers exist (post-LN,
+# no final norm): these are loaded with only L layers.
+TRUNCATABLE = frozenset({"bert", "roberta", "xlm-roberta", "camembert"})
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+class SimAlignSetupError(ValueError):
+    """The simalign configuration cannot run here (device, dtype, layer)."""
+
+
+def resolve_dtype(torch, device: str, dtype: str):
+    """The torch dtype the encoder runs in: float32 on CPU unless asked; bf16 (else fp16) on CUDA."""
+    if dtype not in DTYPES:
+        raise SimAlignSetupError(f"unknown simalign dtype {dtype!r}: choose one of {', '.join(DTYPES)}")
+    if dtype == "auto":
+        if not device.startswith("cuda"):
+            return torch.float32
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return getattr(torch, dtype)
+
+
+def load_encoder(path: str, layer: int, device: str, dtype):
+    """(tokenizer, model, layers run, cut): the model cut after `layer` where that leaves its output
+    unchanged (cut: read its last hidden state; else hidden state `layer` of the whole model)."""
+    import transformers
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    config = AutoConfig.from_pretrained(path)
+    n_layers = config.num_hidden_layers
+    if layer > n_layers:
+        raise SimAlignSetupError(f"simalign layer {layer} > the model's {n_layers} layers: set a smaller layer")
+    kwargs: dict = {"output_hidden_states": True}
+    run = n_layers
+    if config.model_type in TRUNCATABLE:
+        run = layer  # the last hidden state of the cut model is hidden state `layer` of the whole one
+        kwargs = {"num_hidden_layers": layer, "add_pooling_layer": False}
+    verbosity = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()  # "weights not used": the layers above `layer`, on purpose
+    try:
+        model = AutoModel.from_pretrained(path, **kwargs)
+    finally:
+        transformers.logging.set_verbosity(verbosity)
+    model = model.to(device=device, dtype=dtype).eval()
+    return AutoTokenizer.from_pretrained(path), model, run, config.model_type in TRUNCATABLE
+
+
 class BatchedSimAligner:
-    """Loads the model once (through simalign, so tokenizer and model are exactly simalign's)."""
+    """Loads the tokenizer and the (cut) encoder once; the matching is simalign's own."""
 
     def __init__(self, params: SimAlignParams):
         import torch
         from simalign import SentenceAligner
 
+        from pipelines.remote_files import local_copy
+
         if not params.model_path:
             raise ValueError("simalign needs parallel.align.simalign.model_path: a local BERT-like model folder")
         if params.method not in METHODS:
             raise ValueError(f"unknown simalign method {params.method!r}: choose one of {', '.join(METHODS)}")
+        if params.device.startswith("cuda") and not torch.cuda.is_available():
+            raise SimAlignSetupError(f"simalign device {params.device!r}, but torch sees no CUDA device here")
         self.params = params
         self.torch = torch
-        from pipelines.remote_files import local_copy
-
+        self.sa = SentenceAligner  # its matching functions are static: no second model is loaded
+        self.dtype = resolve_dtype(torch, params.device, params.dtype)
         # a gs:// / s3:// model folder is fetched once per worker
-        self.sa = SentenceAligner(model=local_copy(params.model_path), token_type="bpe", matching_methods=METHODS[params.method],
-                                  distortion=params.distortion, device=params.device, layer=params.layer)
-        self.tokenizer = self.sa.embed_loader.tokenizer
-        self.model = self.sa.embed_loader.emb_model
-        n_layers = self.model.config.num_hidden_layers
-        if params.layer > n_layers:
-            raise ValueError(f"simalign layer {params.layer} > the model's {n_layers} layers: set a smaller layer")
+        self.tokenizer, self.model, self.layers_run, self.cut = load_encoder(local_copy(params.model_path), params.layer,
+                                                                   params.device, self.dtype)
         limits = [getattr(self.model.config, "max_position_embeddings", None), self.tokenizer.model_max_length]
         self.max_subwords = min(x for x in limits if x and x < 10**9) - self.tokenizer.num_special_tokens_to_add()
         self._pieces: dict[str, int] = {}
@@ -85,18 +138,31 @@ class BatchedSimAligner:
         n = sum(self.n_pieces(w) for w in words)
         return n if n > self.max_subwords else None
 
+    def batches(self, lengths: list[int]) -> list[list[int]]:
+        """Sentence indices by ascending length, cut into batches of at most batch_size sentences and
+        max_batch_tokens padded positions (a batch pads to its longest, i.e. last, sentence)."""
+        order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
+        special = self.tokenizer.num_special_tokens_to_add()
+        out: list[list[int]] = []
+        for i in order:
+            width = lengths[i] + special
+            if out and len(out[-1]) < self.params.batch_size and (len(out[-1]) + 1) * width <= self.params.max_batch_tokens:
+                out[-1].append(i)
+            else:
+                out.append([i])
+        return out
+
     def embed(self, sentences: list[list[str]]) -> list[np.ndarray]:
         """Subword vectors (n_subwords × dim) of each word-tokenized sentence, in input order."""
         out: list[np.ndarray | None] = [None] * len(sentences)
         lengths = [sum(self.n_pieces(w) for w in s) for s in sentences]
-        order = sorted(range(len(sentences)), key=lambda i: (lengths[i], i))  # little padding per batch
-        bs = max(1, self.params.batch_size)
-        with self.torch.no_grad():
-            for start in range(0, len(order), bs):
-                idx = order[start : start + bs]
+        with self.torch.inference_mode():
+            for idx in self.batches(lengths):
                 enc = self.tokenizer([sentences[i] for i in idx], is_split_into_words=True, padding=True,
                                      truncation=False, return_tensors="pt").to(self.params.device)
-                hidden = self.model(**enc)["hidden_states"][self.params.layer]
+                result = self.model(**enc)
+                hidden = result.last_hidden_state if self.cut else result.hidden_states[self.params.layer]
+                hidden = hidden.float()
                 content = enc["attention_mask"].sum(1) - self.tokenizer.num_special_tokens_to_add()
                 for row, i in enumerate(idx):
                     if int(content[row]) != lengths[i]:
@@ -113,7 +179,7 @@ class BatchedSimAligner:
         sa = self.sa
         if len(xs) == 0 or len(ys) == 0:
             return []
-        sim = sa.apply_distortion(similarity(xs, ys), sa.distortion)
+        sim = sa.apply_distortion(similarity(xs, ys), self.params.distortion)
         method = self.params.method
         if method == "inter":
             fwd, rev = sa.get_alignment_matrix(sim)
