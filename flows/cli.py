@@ -33,8 +33,24 @@ class _DropBeamImportNoise:
 _BEAM_NOISE = _DropBeamImportNoise()  # one instance: addFilter ignores it when already added
 
 
+class _DropBeamElementErrors:
+    """Beam logs the traceback of a failing element (and a worker's, as text) before pipeline.run()
+    raises the same error again; the CLI reports that error once: one line for a user error (a full
+    disk, an unreadable input), the traceback for a bug."""
+
+    def filter(self, record) -> bool:  # logging.Filter protocol
+        return record.levelno < logging.ERROR
+
+
+_BEAM_ELEMENT_ERRORS = _DropBeamElementErrors()
+_BEAM_ELEMENT_LOGGERS = ("apache_beam.runners.common", "apache_beam.runners.portability.local_job_service",
+                         "apache_beam.runners.worker.sdk_worker")
+
+
 def _quiet_env() -> None:
     logging.getLogger().addFilter(_BEAM_NOISE)
+    for name in _BEAM_ELEMENT_LOGGERS:
+        logging.getLogger(name).addFilter(_BEAM_ELEMENT_ERRORS)
     # Prefect telemetry needs the network; Beam's apitools warning is noise for users.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
