@@ -17,7 +17,7 @@ from pipelines.lid import (
     merged_thresholds,
 )
 from pipelines.mono.params import LidParams
-from pipelines.mono.transforms import identify_batch, label_lines
+from pipelines.mono.steps import identify_batch, label_lines
 from pipelines.scripts import dominant_script
 
 EXPECTED = {"eng": "eng_Latn", "deu": "deu_Latn", "fra": "fra_Latn", "spa": "spa_Latn", "rus": "rus_Cyrl",

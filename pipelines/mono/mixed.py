@@ -7,7 +7,7 @@ labelled with one other language either becomes a document of its own (``split``
 (``drop``). Blank lines inside a run belong to it; any other line ends it. Shorter runs stay (one
 English sentence in a German page is part of that page, as in CC-100's document-level LID).
 
-Everything here is plain functions over one document; pipelines.mono.transforms.identify_batch
+Everything here is plain functions over one document; pipelines.mono.steps.identify_batch
 calls them with the labels of a whole batch (one fastText call).
 """
 

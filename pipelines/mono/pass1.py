@@ -20,7 +20,7 @@ from pipelines.mono.exact import doc_order
 from pipelines.mono.params import MonoParams
 from pipelines.mono.read_docs import read_file
 from pipelines.mono.read_warc import RawDoc, ReadError, Skipped
-from pipelines.mono.transforms import apply_quality, doc_reject, identify_batch, normalize_doc, signal_detail
+from pipelines.mono.steps import apply_quality, doc_reject, identify_batch, normalize_doc, signal_detail
 from pipelines.pieces import Piece, PieceWriter
 from pipelines.progress import mark_done
 from schemas.documents import REJECTS

@@ -27,7 +27,7 @@ from pipelines.counters import inc
 from pipelines.mono.chunks import Chunk, iter_chunk_docs, read_npz
 from pipelines.mono.exact import live_occurrences, removed_lines
 from pipelines.mono.params import MonoParams
-from pipelines.mono.transforms import doc_reject
+from pipelines.mono.steps import doc_reject
 from pipelines.neardup.clusters import UnitTable, band_parts, sign_texts
 from pipelines.neardup.transform import near_dup_reject
 from pipelines.normalize import join_lines, split_lines

@@ -1,6 +1,6 @@
 """Reading WARC / WET files record by record, with record-level errors instead of file-level ones.
 
-Three layers, each plain Python over file objects (the Beam wrapper lives in pipelines.mono.transforms):
+Three layers, each plain Python over file objects (pass 1 of the mono stage, pipelines.mono.pass1, calls them):
 
 1. gzip members (``iter_gzip_members``): a ``.warc.gz`` is a series of gzip members, inflated one at
    a time *as streams*, so a member of any size costs one chunk of memory. A corrupt or truncated

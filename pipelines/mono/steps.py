@@ -1,15 +1,12 @@
-"""ReadWarc, Normalize, IdentifyLanguage, QualitySignals: per-document steps of the mono pipeline.
+"""Per-document steps of the mono stage's first pass, as plain functions over batches of documents:
+normalize (`normalize_doc`), LID (`identify_batch`), quality signals and filters (`apply_quality`).
 
-Documents travel in *batches* (lists of up to `batch_size` records of one input file) from ReadWarc
-to DedupLines: one Beam element per batch instead of per document cuts the runner's per-element
-cost, and lets fastText, the quality signals and the dedup keys work on many documents per call.
-Which documents share a batch never changes a result — every decision depends on the document alone
-or on corpus-wide keys — so outputs stay identical whatever the bundles.
-
-Each step is a plain function (unit-tested without Beam) wrapped by a thin DoFn. Every composite
-returns ``(kept batches, rejects)``; every dropped document increments ``docs.dropped.<reason>`` and
-becomes a rejects row naming its file, offset and reason. Per-language drops are also counted as
-``by_lang.<lang>.<reason>`` (no ``.read``, so they are outside reconciliation) for the summary table.
+pipelines.mono.pass1 calls them on batches of up to `batch_size` documents of one input file: one
+fastText call and one signals computation per batch. Which documents share a batch never changes a
+result — every decision depends on the document alone — so outputs are the same whatever the batches.
+Every dropped document increments ``docs.dropped.<reason>`` and becomes a rejects row naming its file,
+offset and reason (`doc_reject`). Per-language drops are also counted as ``by_lang.<lang>.<reason>``
+(no ``.read``, so they are outside reconciliation) for the summary table.
 """
 
 from __future__ import annotations
@@ -17,20 +14,14 @@ from __future__ import annotations
 import posixpath
 from collections import Counter
 
-import apache_beam as beam
-from apache_beam.pvalue import TaggedOutput
-
-from pipelines.counters import REJECTS_TAG, drop, inc
+from pipelines.counters import drop, inc
 from pipelines.ids import stable_id
 from pipelines.lid import LanguageIdentifier
 from pipelines.mono import mixed
 from pipelines.mono.params import LidParams
-from pipelines.mono.read_docs import read_file
-from pipelines.mono.read_warc import RawDoc, ReadError, Skipped
+from pipelines.mono.read_warc import RawDoc
 from pipelines.normalize import normalize_text
 from pipelines.quality import QualityFilters, quality_reason, quality_signals_batch
-
-DEFAULT_BATCH_SIZE = 256  # documents per batch: amortizes per-element and per-call costs
 
 
 def _sample(doc: dict) -> str:
@@ -43,79 +34,6 @@ def doc_reject(stage: str, step: str, reason: str, doc: dict, detail: str | None
         inc(stage, f"by_lang.{doc['lang']}.{reason}")
     return drop(stage, "docs", step, reason, source=doc["source"], offset=doc.get("source_offset"),
                 record_id=doc.get("doc_id"), detail=detail, sample=_sample(doc))
-
-
-# -------------------------------------------------------------------------------------------- read
-
-
-class _ReadFileFn(beam.DoFn):
-    def __init__(self, stage: str, main_content: bool, text_field: str, batch_size: int):
-        self.stage, self.main_content, self.text_field = stage, main_content, text_field
-        self.batch_size = batch_size
-
-    def process(self, path: str):
-        batch: list[RawDoc] = []
-        skipped: Counter = Counter()
-        n_read = 0
-        for item in read_file(path, self.main_content, self.text_field):
-            if isinstance(item, Skipped):
-                skipped[item.rec_type] += 1
-                continue
-            n_read += 1
-            if isinstance(item, ReadError):
-                yield TaggedOutput(REJECTS_TAG, drop(
-                    self.stage, "docs", "ReadWarc", item.reason, source=item.source, offset=item.offset,
-                    detail=item.detail + (f" (url {item.url})" if item.url else ""), sample=item.sample))
-                continue
-            batch.append(item)
-            if len(batch) == self.batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-        inc(self.stage, "docs.read", n_read)  # once per file: a counter update per record costs µs
-        for rec_type, n in sorted(skipped.items()):
-            inc(self.stage, f"warc.skipped.{rec_type}", n)
-
-
-class ReadWarc(beam.PTransform):
-    """File paths → batches of RawDoc (lists of up to `batch_size` records of one file: WARC responses,
-    WET conversions, JSONL lines, Parquet rows).
-
-    Files are spread over workers by a reshuffle; each file is read as a stream by one worker.
-    """
-
-    def __init__(self, stage: str, main_content: bool = False, text_field: str = "text",
-                 batch_size: int = DEFAULT_BATCH_SIZE, label: str | None = None):
-        super().__init__(label)
-        self.stage, self.main_content, self.text_field = stage, main_content, text_field
-        self.batch_size = batch_size
-
-    def expand(self, paths):
-        return split_rejects(paths | "SpreadFiles" >> beam.Reshuffle(), "ReadRecords",
-                             _ReadFileFn(self.stage, self.main_content, self.text_field, self.batch_size))
-
-
-class BatchDocs(beam.PTransform):
-    """Documents → batches (lists) of up to `size` documents, for feeding single records (tests,
-    other readers) to the batch transforms of this module."""
-
-    def __init__(self, size: int = DEFAULT_BATCH_SIZE, label: str | None = None):
-        super().__init__(label)
-        self.size = size
-
-    def expand(self, docs):
-        return docs | "Batch" >> beam.BatchElements(min_batch_size=self.size, max_batch_size=self.size)
-
-
-def unbatch(batch: list) -> list:
-    return batch
-
-
-def split_rejects(pcoll, label: str, dofn: beam.DoFn):
-    """`pcoll | label >> ParDo(dofn)` as (kept batches, rejects): the shape every step here returns."""
-    out = pcoll | label >> beam.ParDo(dofn).with_outputs(REJECTS_TAG, main="docs")
-    return out.docs, out[REJECTS_TAG]
 
 
 # --------------------------------------------------------------------------------------- normalize
@@ -133,36 +51,6 @@ def normalize_doc(raw: RawDoc) -> dict | None:
         return None
     return {"doc_id": make_doc_id(raw, text), "source": raw.source, "source_offset": raw.offset,
             "url": raw.url, "date": raw.date, "text": text}
-
-
-class _NormalizeFn(beam.DoFn):
-    def __init__(self, stage: str):
-        self.stage = stage
-
-    def process(self, raws: list[RawDoc]):
-        docs = []
-        for raw in raws:
-            doc = normalize_doc(raw)
-            if doc is None:
-                yield TaggedOutput(REJECTS_TAG, drop(
-                    self.stage, "docs", "Normalize", "empty_text", source=raw.source, offset=raw.offset,
-                    detail="no text left after extraction and normalization" + (f" (url {raw.url})" if raw.url else ""),
-                    sample=raw.text[:200] or None))
-                continue
-            docs.append(doc)
-        if docs:
-            yield docs
-
-
-class Normalize(beam.PTransform):
-    """Batches of RawDoc → batches of document dicts with normalized text and a stable doc_id."""
-
-    def __init__(self, stage: str, label: str | None = None):
-        super().__init__(label)
-        self.stage = stage
-
-    def expand(self, raws):
-        return split_rejects(raws, "NormalizeText", _NormalizeFn(self.stage))
 
 
 # ------------------------------------------------------------------------------------------- LID
@@ -246,34 +134,6 @@ def identify_batch(lid: LanguageIdentifier, batch: list[dict], params: LidParams
     return out, rejects
 
 
-class _IdentifyFn(beam.DoFn):
-    def __init__(self, stage: str, params: LidParams):
-        self.stage, self.params = stage, params
-        self.lid: LanguageIdentifier | None = None
-
-    def setup(self):
-        self.lid = LanguageIdentifier(self.params.model_path)  # once per worker
-
-    def process(self, batch: list[dict]):
-        kept, rejects = identify_batch(self.lid, batch, self.params, self.stage)
-        for r in rejects:
-            yield TaggedOutput(REJECTS_TAG, r)
-        if kept:
-            yield kept
-
-
-class IdentifyLanguage(beam.PTransform):
-    """fastText LID over batches (one predict call per batch): doc-level lang (xxx_Scrp) + score;
-    per-language thresholds and allow-list."""
-
-    def __init__(self, stage: str, params: LidParams, label: str | None = None):
-        super().__init__(label)
-        self.stage, self.params = stage, params
-
-    def expand(self, docs):
-        return split_rejects(docs, "Predict", _IdentifyFn(self.stage, self.params))
-
-
 # --------------------------------------------------------------------------------------- quality
 
 
@@ -283,34 +143,7 @@ def apply_quality(docs: list[dict], filters: QualityFilters) -> list[tuple[dict,
     return [({**d, **sig.as_dict()}, quality_reason(sig, d["lang"], filters)) for d, sig in zip(docs, sigs, strict=True)]
 
 
-class _QualityFn(beam.DoFn):
-    def __init__(self, stage: str, filters: QualityFilters):
-        self.stage, self.filters = stage, filters
-
-    def process(self, batch: list[dict]):
-        kept = []
-        for doc, reason in apply_quality(batch, self.filters):
-            if reason is not None:
-                yield TaggedOutput(REJECTS_TAG, doc_reject(self.stage, "QualitySignals", reason, doc,
-                                                           signal_detail(doc)))
-                continue
-            kept.append(doc)
-        if kept:
-            yield kept
-
-
 def signal_detail(doc: dict) -> str:
     return (f"chars={doc['n_chars']} words={doc['n_words']} symbol={doc['symbol_ratio']:.2f} "
             f"digit={doc['digit_ratio']:.2f} dup_lines={doc['dup_line_frac']:.2f} "
             f"mean_word_len={doc['mean_word_len']:.1f}")
-
-
-class QualitySignals(beam.PTransform):
-    """Adds the signal columns (pipelines.quality) and drops documents failing a configured filter."""
-
-    def __init__(self, stage: str, filters: QualityFilters, label: str | None = None):
-        super().__init__(label)
-        self.stage, self.filters = stage, filters
-
-    def expand(self, docs):
-        return split_rejects(docs, "Signals", _QualityFn(self.stage, self.filters))
