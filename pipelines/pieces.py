@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import apache_beam as beam
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from pipelines.shards import filesystem, write_table
@@ -137,16 +138,18 @@ def write_final_shard(partition: str, index: int, pieces: list[Piece], work_dir:
     fs.create_dir(posixpath.dirname(dest_path), recursive=True)
     if len(pieces) == 1:
         _, src = filesystem(pieces[0].path(work_dir))
-        fs.move(src, dest_path)
+        # A retried bundle finds the piece already moved: the shard is there, nothing to redo.
+        missing = pafs.FileType.NotFound
+        moved_already = fs.get_file_info(src).type == missing and fs.get_file_info(dest_path).type != missing
+        if not moved_already:
+            fs.move(src, dest_path)
     else:
         tables = []
-        for piece in pieces:
+        for piece in pieces:  # merged pieces stay in the work folder (removed with the staging area)
             _, src = filesystem(piece.path(work_dir))
             with fs.open_input_file(src) as f:
                 tables.append(pq.read_table(f, schema=schema))
         write_table(pa.concat_tables(tables), dest, "parquet", "zstd")
-        for piece in pieces:
-            fs.delete_file(filesystem(piece.path(work_dir))[1])
     return {"path": rel, "partition": partition, "rows": sum(p.rows for p in pieces)}
 
 

@@ -163,3 +163,25 @@ def test_moving_the_inputs_keeps_every_shard_byte_identical(tmp_path):
     _, docs, _ = _run([str(there / "*.jsonl*")], tmp_path / "x" / "out2")
     assert _shard_bytes(tmp_path / "out1") == _shard_bytes(tmp_path / "x" / "out2")
     assert {d["source"] for d in docs} == {p.rsplit("/", 1)[-1] for p in paths}
+
+
+def test_a_retried_shard_write_is_idempotent(tmp_path):
+    """A bundle that moved a piece and is then retried finds the shard in place; merged pieces stay."""
+    import pyarrow.parquet as pq
+
+    from pipelines.pieces import PieceWriter, write_final_shard
+    from schemas.documents import REJECTS
+
+    rows = [{"reject_id": f"r{i}", "stage": "mono", "step": "s", "reason": "x"} for i in range(3)]
+    pieces = []
+    for unit in ("a", "b", "c"):
+        w = PieceWriter(str(tmp_path / "work"), "rejects", unit, REJECTS)
+        for r in rows:
+            w.add("x", {**r, "reject_id": r["reject_id"] + unit})
+        pieces += w.close()
+    for _ in range(2):
+        one = write_final_shard("x", 0, pieces[:1], str(tmp_path / "work"), str(tmp_path / "final"), REJECTS)
+        two = write_final_shard("x", 1, pieces[1:], str(tmp_path / "work"), str(tmp_path / "final"), REJECTS)
+    assert one["rows"] == 3 and two["rows"] == 6
+    assert pq.read_table(tmp_path / "final" / "x" / "part-00000.parquet").num_rows == 3
+    assert pq.read_table(tmp_path / "final" / "x" / "part-00001.parquet").num_rows == 6
