@@ -434,7 +434,7 @@ def test_parquet_streams_by_batch(tmp_path):
 # ------------------------------------------------------------------------------------------ sources
 
 
-def test_display_source(tmp_path):
+def test_display_source(tmp_path, monkeypatch):
     assert pattern_root("/data/crawl/*.warc.gz") == "/data/crawl"
     assert pattern_root("crawl/2024-*/part-[0-9].gz") == "crawl"
     assert pattern_root("crawl/one.warc.gz") == "crawl"
@@ -442,7 +442,7 @@ def test_display_source(tmp_path):
     assert display_source("/data/crawl/a/x.warc.gz", "/data/crawl/*/x*.gz") == "a/x.warc.gz"
     assert display_source("/data/crawl/x.warc.gz", "/data/crawl/x.warc.gz") == "x.warc.gz"
     assert display_source("gs://bucket/crawl/x.warc.gz", "gs://bucket/crawl/*.gz") == "gs://bucket/crawl/x.warc.gz"
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     assert display_source(str(tmp_path / "in" / "x.gz"), "in/*.gz") == "x.gz"  # relative pattern, absolute path
     with pytest.raises(SourceOutsidePatternError):
         display_source("/elsewhere/x.gz", "/data/crawl/*.gz")
