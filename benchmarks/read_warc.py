@@ -121,10 +121,10 @@ def main() -> None:
         mb = plain.stat().st_size / 1e6
         print(f"{n} records, {mb:.1f} MB uncompressed ({gz.stat().st_size / 1e6:.1f} MB gzipped)")
         for label, path, gzipped in (("warc.gz", gz, True), ("warc", plain, False)):
-            base, nb = best_of(lambda: fastwarc_blocks(path), args.repeat)
-            frame, nf = best_of(lambda: our_framing(path, gzipped), args.repeat)
-            extract, ne = best_of(lambda: fastwarc_extract(path), args.repeat)
-            reader, nr = best_of(lambda: our_reader(path), args.repeat)
+            base, nb = best_of(lambda p=path: fastwarc_blocks(p), args.repeat)
+            frame, nf = best_of(lambda p=path, g=gzipped: our_framing(p, g), args.repeat)
+            extract, ne = best_of(lambda p=path: fastwarc_extract(p), args.repeat)
+            reader, nr = best_of(lambda p=path: our_reader(p), args.repeat)
             assert nb == nf == ne == nr == n, (nb, nf, ne, nr, n)
             print(f"{label:8s} fastwarc blocks {mb / base:7.1f} MB/s | framing {mb / frame:7.1f} MB/s "
                   f"(time ratio {frame / base:4.2f}x) | fastwarc+extract {mb / extract:6.1f} MB/s | "

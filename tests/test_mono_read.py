@@ -358,8 +358,8 @@ def test_giant_record_is_rejected_without_being_held(tmp_path):
     for fmt in ("wet", "warc", "jsonl"):
         items = list(read_file(big[fmt], max_doc_chars=100_000))
         assert [getattr(i, "reason", "kept") for i in items] == ["kept", "too_long", "kept"], fmt
-        peak_big = _peak_traced(lambda: list(read_file(big[fmt], max_doc_chars=100_000)))
-        peak_small = _peak_traced(lambda: list(read_file(small[fmt], max_doc_chars=100_000)))
+        peak_big = _peak_traced(lambda p=big[fmt]: list(read_file(p, max_doc_chars=100_000)))
+        peak_small = _peak_traced(lambda p=small[fmt]: list(read_file(p, max_doc_chars=100_000)))
         # The reader holds ~one chunk either way; a held 50 MB record would make this ratio ~25+.
         assert peak_big < 3 * peak_small + (2 << 20), (fmt, peak_big, peak_small)
 
