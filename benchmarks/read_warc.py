@@ -112,6 +112,10 @@ def main() -> None:
     ap.add_argument("--mb", type=float, default=20.0, help="uncompressed HTML payload to generate (MB)")
     ap.add_argument("--repeat", type=int, default=3, help="best of N timings")
     args = ap.parse_args()
+    import fastwarc.warc  # noqa: F401  imports (pyarrow, resiliparse) are not part of any timing
+
+    import pipelines.mono.read_docs  # noqa: F401
+
     with tempfile.TemporaryDirectory() as tmp:
         gz = Path(tmp) / "bench.warc.gz"
         n = generate(gz, args.mb)
