@@ -261,6 +261,9 @@ def demo(
         return
     cfg = load(config_path, {})
     run_build(cfg, [])
+    from flows.commands.data import check_outputs
+
+    check_outputs(cfg.out)  # what `xlcorpus validate` checks, as one line
 
 
 def _register_commands() -> None:

@@ -70,6 +70,22 @@ def validate_out(out: str, say) -> int:
     return failed
 
 
+def check_outputs(out: str) -> None:
+    """`xlcorpus validate` after a build (the demo): one summary line, or the failures and exit 2."""
+    from flows.cli import console, fail, guarded
+
+    lines: list[str] = []
+    failed = guarded(validate_out, out, lines.append)
+    if failed:
+        for line in lines:
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
+        fail(f"{failed} product director{'y' if failed == 1 else 'ies'} under {out} failed validation (see above)")
+    checked = [ln for ln in lines if ln.startswith("ok ")]
+    counted = sum("rows = " in ln for ln in checked)
+    console.print(f"validate: {len(checked)} product directories hold what their manifests say (shards, "
+                  f"read = kept + dropped); {counted} of them have the rows their stage counted", highlight=False)
+
+
 def register(app) -> None:
     """Add this module's commands to the typer app."""
 
