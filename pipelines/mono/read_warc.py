@@ -28,6 +28,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import NoReturn
 
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import detect_encoding
@@ -443,7 +444,7 @@ class GzipMember:
         self.done = False
         self.error: str | None = None
 
-    def _fail(self, detail: str) -> None:
+    def _fail(self, detail: str) -> NoReturn:
         self.error = detail
         raise CorruptMemberError(detail)
 
