@@ -68,8 +68,9 @@ def test_hf_export_gives_the_same_logits(out_root, tmp_path):
 
 
 def test_ddp_two_ranks_match_one_rank_with_accumulation(out_root, tmp_path):
-    """Also with XLCO on: the key encoder and the queue (keys gathered over ranks) stay identical."""
-    xl = dict(xlco_weight=1.0, xlco_pairs=4, xlco_queue=16, xlco_momentum=0.9)
+    """Also with dropout (seeded per global micro-batch, so each rank draws its own masks) and XLCO on:
+    the key encoder and the queue (keys gathered over ranks) stay identical."""
+    xl = dict(xlco_weight=1.0, xlco_pairs=4, xlco_queue=16, xlco_momentum=0.9, dropout=0.1)
     one = _settings(out_root, tmp_path / "one", grad_accum=2, steps=3, **xl)
     two = _settings(out_root, tmp_path / "two", grad_accum=1, steps=3, **xl)
     two.save(tmp_path / "two.json")

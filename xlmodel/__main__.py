@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     e = sub.add_parser("eval", help="evaluate a run's latest checkpoint on held-out data")
     e.add_argument("run_dir")
     e.add_argument("--tokens", default=None, help="tokens folder (default: the one the run trained on)")
+    e.add_argument("--pairs", action="append", default=None,
+                   help="held-out parallel file or folder (TSV, Moses/Tatoeba, FLORES; repeatable)")
     x = sub.add_parser("export", help="export a run's latest checkpoint to Hugging Face format")
     x.add_argument("run_dir")
     x.add_argument("out_dir", nargs="?", default=None)
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.cmd == "eval":
         from xlmodel.evaluate import evaluate_run
 
-        print(json.dumps(evaluate_run(a.run_dir, a.tokens), indent=2, sort_keys=True))
+        print(json.dumps(evaluate_run(a.run_dir, a.tokens, parallel=a.pairs), indent=2, sort_keys=True))
         return 0
     from xlmodel.run import export_run
 

@@ -56,13 +56,15 @@ def write_synthetic_corpus(out: str | Path, langs: tuple[str, ...] = ("eng_Latn"
                            n_mono: int = 200, n_pairs: int = 120, n_entity: int = 120, n_cs: int = 80,
                            vocab_size: int = 400, n_concepts: int = 300, sent_len: tuple[int, int] = (4, 12),
                            n_names: int = 30, seed: int = 0, hf_tokenizer: bool = False,
-                           max_block_tokens: int = 60, heldout_pairs: int = 0) -> Path:
+                           max_block_tokens: int = 60, heldout_pairs: int = 0,
+                           names_share: float | None = None) -> Path:
     """Write OUT/tokenizer/spm.model (+ hf/ when asked) and OUT/tokens/…; returns OUT/tokens.
 
     n_mono documents per language (fewer for later languages: smoothing matters), n_pairs pairs per
     non-English language (with English), n_cs code-switched samples per language pair (from its
     pairs, several per pair), n_entity EntityCS sentences, each switched into 1–2 languages.
-    Concepts [n_concepts - n_names, n_concepts) are names, spelled alike in every language.
+    Concepts [n_concepts - n_names, n_concepts) are names, spelled alike in every language: the rarest
+    concepts of the Zipf distribution, or, with names_share, that share of all words (uniform over names).
     heldout_pairs > 0 also writes OUT/heldout/synthetic.<lang>-eng_Latn.tsv per non-English language:
     that many fresh translation pairs as text (never in the corpus), for the parallel-file eval."""
     import sentencepiece as spm
@@ -75,6 +77,9 @@ def write_synthetic_corpus(out: str | Path, langs: tuple[str, ...] = ("eng_Latn"
     for lang in langs:
         lex[lang] = _words(SYLLABLES[lang], n_plain, rng, set(names)) + names
     zipf = 1.0 / np.arange(1, n_concepts + 1)
+    if names_share is not None:  # names take a fixed share of the words, plain concepts keep their Zipf shape
+        zipf[:n_plain] *= (1.0 - names_share) / zipf[:n_plain].sum()
+        zipf[n_plain:] = names_share / max(1, n_names)
     zipf /= zipf.sum()
     n_entities = min(40, n_plain)  # the rarest plain concepts double as named entities (EntityCS)
 
