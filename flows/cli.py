@@ -168,8 +168,11 @@ def run_build(cfg, force: list[str]) -> list[dict]:
 def run_flow(flow_fn, *args, **kwargs):
     """Run a Prefect flow against the user's server (PREFECT_API_URL) or a temporary one that stops
     with this process, with live progress bars on a terminal; user errors become one line."""
+    from rich.markup import escape
+
     from flows.prefect_server import PrefectServerError, prefect_api
     from flows.progress import progress_display
+    from flows.retries import TransientRunnerError
 
     def say(message: str) -> None:
         err_console.print(message, highlight=False, markup=False, soft_wrap=True)
@@ -179,6 +182,11 @@ def run_flow(flow_fn, *args, **kwargs):
             return guarded(flow_fn, *args, **kwargs)
     except PrefectServerError as e:
         fail(str(e))
+    except TransientRunnerError as e:  # still failing after the configured retries: not a bug, say it once
+        err_console.print(f"[bold red]error:[/] {escape(str(e))} (failed again on every retry of "
+                          "orchestration.retry; check the runner, then rerun: finished stages are skipped)",
+                          soft_wrap=True, highlight=False)
+        raise typer.Exit(1) from None
 
 
 def print_timeline(results: list[dict]) -> None:

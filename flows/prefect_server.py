@@ -66,7 +66,7 @@ def _healthy(api_url: str, timeout: float = 2.0) -> bool:
         return False
 
 
-def check_reachable(api_url: str, timeout: float = 10.0) -> None:
+def check_reachable(api_url: str, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _healthy(api_url):

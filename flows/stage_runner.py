@@ -541,6 +541,7 @@ def _dry_run_stage(stage: str, key: str, up_to_date: bool, body: Callable[[str],
         f"{'up to date, a real run would skip it' if up_to_date else 'a real run would run it'}")
     return StageReport(stage, key, True, 0.0, {}, {}, {"dry_run": True, "pipeline": built, "up_to_date": up_to_date})
 
+
 # --- helpers of run_beam ---------------------------------------------------------------------------
 
 
@@ -558,3 +559,4 @@ def _check_final_state(stage: str, state) -> None:
     if state in (PipelineState.CANCELLED, PipelineState.DRAINED, PipelineState.UPDATED):
         raise JobNotDoneError(f"[{stage}] the Beam job ended in state {state} (cancelled or drained from outside); "
                               "nothing of the stage is committed: run the build again")
+

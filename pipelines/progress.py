@@ -115,3 +115,18 @@ def _list_records(progress_dir: str) -> Iterator[tuple[str, bytes]]:
                     yield e.name, f.read()
             except FileNotFoundError:  # removed between listing and reading (staging cleaned)
                 continue
+
+
+def planned(progress_dir: str, parent: str, units: Iterable[T]) -> list[T]:
+    """The sub-units `parent` is read as, materialized and counted (mark_planned), for the driver's total."""
+    items = list(units)
+    mark_planned(progress_dir, parent, len(items))
+    return items
+
+
+def unit_of(args: tuple) -> tuple[str, str]:
+    """(unit, parent) of a reader's arguments: `(path,)` is a whole file; `(path, start, ...)` the part
+    of `path` starting at byte `start`."""
+    if len(args) == 1:
+        return str(args[0]), ""
+    return f"{args[0]}@{args[1]}", str(args[0])

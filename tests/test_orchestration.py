@@ -270,3 +270,81 @@ def test_stage_markdown_holds_the_cli_table_counters_partitions_and_shuffles():
     assert "| documents | eng_Latn | 60 |" in md and "| rejects/mono | (empty) | 0 |" in md
     assert "| lines | 2,500,000 | 500 |" in md
     assert table_markdown(table).splitlines()[0] == "#### mono: documents per language"
+
+
+# --- the flow: overlap, failure isolation, artifacts, retries (real Prefect runs) ---------------------
+
+
+def _flow_run(flow_run_id):
+    """(task runs by name, artifacts by key) of a flow run, read back through the Prefect API."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter
+
+    with get_client(sync_client=True) as client:
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id={"any_": [flow_run_id]}))
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+    return {t.name: t for t in tasks}, {a.key: a for a in artifacts}
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_flow_overlaps_independent_stages_and_isolates_a_failure(tmp_path):
+    """mono and wiki run at the same time; parallel fails on a bad corpus (a user error: not
+    retried), so the tokenizer, which needs all three, is not run — while mono and wiki commit."""
+    from flows.build_corpus import build_corpus
+    from flows.demo.wiki import make_section as wiki_section
+    from flows.errors import InputError
+    from tests.mono_corpus import make_corpus
+
+    crawl = make_corpus(tmp_path / "crawl", n_docs=40, mirror=False)
+    (tmp_path / "p.de").write_text("Ein Satz.\nZwei Sätze.\nDrei.\n")
+    (tmp_path / "p.en").write_text("One sentence.\nTwo sentences.\n")  # one line short: an input error
+    cfg = Config.model_validate({
+        "out": str(tmp_path / "out"), "stages": ["mono", "wiki", "parallel", "tokenizer"],
+        "mono": {"inputs": crawl}, **wiki_section(tmp_path / "data"),
+        "parallel": {"inputs": [{"format": "moses", "src_path": str(tmp_path / "p.de"),
+                                 "tgt_path": str(tmp_path / "p.en"), "src_lang": "de", "tgt_lang": "en"}]},
+        "orchestration": {"retry": {"count": 2, "delay_seconds": 30}},
+    })
+    state = build_corpus(cfg.model_dump(mode="json"), return_state=True)
+    assert state.is_failed()
+    with pytest.raises(InputError, match="p.de"):
+        state.result()
+    tasks, artifacts = _flow_run(state.state_details.flow_run_id)
+    mono, wiki = tasks["mono"], tasks["wiki"]
+    assert mono.state.is_completed() and wiki.state.is_completed()
+    # the overlap: each started before the other ended
+    assert mono.start_time < wiki.end_time and wiki.start_time < mono.end_time
+    assert tasks["parallel"].state.is_failed() and tasks["parallel"].run_count == 1  # a user error: no retry
+    assert tasks["tokenizer"].state.name == "NotReady" and tasks["tokenizer"].start_time is None
+    out = tmp_path / "out"
+    assert (out / "_stages" / "mono.json").is_file() and (out / "_stages" / "wiki.json").is_file()
+    assert not (out / "_stages" / "parallel.json").exists() and not (out / "_stages" / "tokenizer.json").exists()
+    # one markdown artifact per finished stage, and the report linked
+    assert {"mono-summary", "wiki-summary", "build-report"} <= set(artifacts)
+    assert artifacts["wiki-summary"].type == "markdown" and "| sentences |" in artifacts["wiki-summary"].data
+    assert "| documents |" in artifacts["mono-summary"].data
+    assert artifacts["build-report"].type == "markdown"  # a link artifact is stored as markdown
+    assert (out / "report.html").is_file() and (out / "report.html").as_uri() in artifacts["build-report"].data
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_transient_runner_failure_is_retried_per_policy(tmp_path):
+    """A job service that does not answer is a real gRPC timeout at submission: a JobSubmissionError,
+    retried `count` times (here once), then the stage fails with it."""
+    from flows.build_corpus import build_corpus
+    from flows.prefect_server import free_port
+    from tests.mono_corpus import make_corpus
+
+    crawl = make_corpus(tmp_path / "crawl", n_docs=10, mirror=False)
+    cfg = Config.model_validate({
+        "out": str(tmp_path / "out"), "stages": ["mono"], "mono": {"inputs": crawl},
+        "runner": {"kind": "flink", "flink": {"job_endpoint": f"localhost:{free_port()}", "environment_type": "LOOPBACK"},
+                   "extra_args": ["--job_server_timeout=2"]},
+        "orchestration": {"stage_retry": {"mono": {"count": 1, "delay_seconds": 0}}, "report": False},
+    })
+    state = build_corpus(cfg.model_dump(mode="json"), return_state=True)
+    with pytest.raises(JobSubmissionError, match=r"\[mono\] job submission failed"):
+        state.result()
+    tasks, _ = _flow_run(state.state_details.flow_run_id)
+    assert tasks["mono"].run_count == 2  # the first try + one retry

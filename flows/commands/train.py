@@ -23,7 +23,7 @@ def register(app) -> None:
     ) -> None:
         """Train the encoder on OUT/tokens (the `train` stage, as a Prefect flow); print its eval."""
         from flows.build_corpus import build_corpus
-        from flows.cli import console, fail, guarded, load, print_summaries
+        from flows.cli import console, fail, load, print_summaries, run_flow
         from flows.stages import train as stage
 
         cfg = load(config, {"out": out, "train.resume": resume or None, "train.steps": steps,
@@ -31,7 +31,7 @@ def register(app) -> None:
                             "stages": ["train"], "train.enabled": True})
         if not stage.enabled(cfg):
             fail(f"no token shards at {stage.tokens_dir(cfg)}: run `xlcorpus build` (encode stage) first")
-        results = guarded(build_corpus, cfg.model_dump(mode="json"), ["train"] if force else [])
+        results = run_flow(build_corpus, cfg.model_dump(mode="json"), ["train"] if force else [])
         print_summaries(cfg, results)
         console.print(f"model in [bold]{Path(cfg.out) / stage.PRODUCT}[/]")
 

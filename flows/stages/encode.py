@@ -106,12 +106,16 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
               for obj, rels in inputs.items()}
 
     def body(staging: str) -> dict[str, int]:
+        from flows.progress import files_plan, progress_dir
+
         out_root = posixpath.join(staging, TOKENS_DIR)
+        # every input shard is marked done when encoded: the live progress of the stage
+        plan = files_plan(staging, sorted({p for paths in shards.values() for p in paths}), label="shards")
         counters = run_beam(cfg, STAGE, lambda p: build_encode(
             p, shards, model_path, fingerprints["tokenizer"], out_root, posixpath.join(staging, REJECTS_DIR), settings,
             target_shard_bytes=int(e.target_shard_mb * 1024 * 1024),
             compression=None if e.compression == "none" else e.compression, batch_size=e.batch_size,
-            source_root=cfg.out))
+            source_root=cfg.out, progress_dir=progress_dir(staging)), progress=plan)
         return counters
 
     input_bytes = sum(product_size(posixpath.join(cfg.out, rel)) for rels in inputs.values() for rel in rels)

@@ -119,7 +119,17 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
     products = [Product(PRODUCTS[n][0], PRODUCTS[n][1], ROWS_FROM[n]) for n in names]
 
     def body(staging: str) -> dict[str, int]:
-        counters = run_beam(cfg, STAGE, lambda p: build_parallel(p, specs, s, staging))
+        import dataclasses
+
+        from flows.progress import files_plan, progress_dir
+        from pipelines.parallel.transforms import ALIGN_UNIT, progress_unit
+
+        # the reader marks each input done there, the aligner each chunk: the live progress of the stage
+        run_s = dataclasses.replace(s, progress_dir=progress_dir(staging))
+        plan = files_plan(staging, [progress_unit(spec) for spec in specs], label="parts")
+        # alignment takes most of the stage's time: weigh its chunks (together) at 3× reading the input
+        plan.units[ALIGN_UNIT] = 3 * sum(plan.units.values())
+        counters = run_beam(cfg, STAGE, lambda p: build_parallel(p, specs, run_s, staging), progress=plan)
         if counters.get(f"pairs.dropped.{LENGTH_MISMATCH}"):  # found while reading: stop before committing
             raise InputError(_mismatch_message(posixpath.join(staging, PRODUCTS["rejects"][0], LENGTH_MISMATCH)))
         return counters

@@ -68,9 +68,10 @@ def sample_settings(cfg: Config):
                           allowed=frozenset(cfg.languages) if cfg.languages else None, max_chars=t.max_sentence_chars)
 
 
-def build(cfg: Config, sources: dict[str, str], out_dir: str, work: str, sample_dir: str) -> dict[str, int]:
+def build(cfg: Config, sources: dict[str, str], out_dir: str, work: str, sample_dir: str,
+          staging: str = "") -> dict[str, int]:
     """Sample (a Beam pipeline writing sample_dir), train, export; writes the product files under
-    out_dir. Returns counters."""
+    out_dir. Returns counters. staging: the run's staging folder (live progress of the sample; "" = none)."""
     from pipelines.tokenizer.hf import save_hf
     from pipelines.tokenizer.proto import scrub_paths
     from pipelines.tokenizer.sample import DrawSample, SampleReader, describe, list_sample_files
@@ -87,7 +88,14 @@ def build(cfg: Config, sources: dict[str, str], out_dir: str, work: str, sample_
     t = cfg.tokenizer
     s = sample_settings(cfg)
     shards = [p for rel in sorted(sources) for p in shard_paths(sources[rel])]
-    counters = run_beam(cfg, STAGE, lambda p: p | "Sample" >> DrawSample(shards, sample_dir, s))
+    plan = None
+    if staging:  # both passes over every shard are marked done: the live progress of the sample
+        from flows.progress import ProgressPlan, progress_dir
+        from pipelines.tokenizer.sample import progress_units
+
+        plan = ProgressPlan(progress_dir(staging), dict.fromkeys(progress_units(shards), 1), "shard passes")
+    counters = run_beam(cfg, STAGE, lambda p: p | "Sample" >> DrawSample(
+        shards, sample_dir, s, plan.directory if plan else ""), progress=plan)
     sample = describe(counters, list_sample_files(sample_dir), s)
     if not sample.languages:
         raise ConfigError(f"tokenizer: no usable sentence in the tokenizer's input products "
@@ -149,7 +157,8 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
 
     def body(staging: str) -> dict[str, int]:
         with tempfile.TemporaryDirectory(prefix="xlcorpus-tokenizer-") as work:
-            return build(cfg, sources, posixpath.join(staging, PRODUCT), work, posixpath.join(staging, SAMPLE_DIR))
+            return build(cfg, sources, posixpath.join(staging, PRODUCT), work, posixpath.join(staging, SAMPLE_DIR),
+                         staging)
 
     return run_stage(cfg, STAGE, cfg.tokenizer, fingerprints, [Product(PRODUCT, None)], body, force=force,
                      log_fn=log_fn)

@@ -141,11 +141,17 @@ def _run_pipeline(cfg: Config, params, staging: str) -> dict[str, int]:
     pipelines/wiki/transforms.py) on every runner; a DumpError raised elsewhere in a worker reaches
     this process as an object only with the in-process runner, so the exception chain is checked too.
     """
+    import dataclasses
+
+    from flows.progress import files_plan, progress_dir
     from pipelines.wiki.dump import DumpError
     from pipelines.wiki.pipeline import REJECTS_DIR, build
 
+    # readers mark each dump file / stream / Wikidata split done there: the live progress of the stage
+    params = dataclasses.replace(params, progress_dir=progress_dir(staging))
+    plan = files_plan(staging, [d for d, _ in params.dumps] + params.wikidata, label="dump parts")
     try:
-        counters = run_beam(cfg, STAGE, lambda p: build(p, params, staging))
+        counters = run_beam(cfg, STAGE, lambda p: build(p, params, staging), progress=plan)
     except Exception as e:
         err = caused_by(e, DumpError)
         if err is not None:

@@ -21,6 +21,7 @@ import numpy as np
 from pipelines.counters import REJECTS_TAG, inc, make_reject
 from pipelines.encode import examples as ex
 from pipelines.encode.write import ExampleColumns, WriteTokenShards
+from pipelines.progress import mark_done
 from pipelines.shards import DEFAULT_TARGET_SHARD_BYTES, WriteShards, iter_shard_batches
 from schemas.documents import REJECTS
 from schemas.tokens import OBJECTIVES, parent_hash
@@ -57,6 +58,15 @@ def read_shard(item: tuple[str, str, str], batch_size: int) -> Iterator[Batch]:
     for rb in iter_shard_batches(path, COLUMNS[objective]):
         for at in range(0, rb.num_rows, batch_size):
             yield objective, name, rb.slice(at, batch_size).to_pydict()
+
+
+def read_shard_marked(item: tuple[str, str, str], batch_size: int, progress_dir: str = "") -> Iterator[Batch]:
+    """read_shard, then mark the shard done with its row count (live progress, pipelines/progress.py)."""
+    rows = 0
+    for batch in read_shard(item, batch_size):
+        rows += len(next(iter(batch[2].values()), []))
+        yield batch
+    mark_done(progress_dir, item[1], rows)
 
 
 def source_name(path: str, root: str | None) -> str:
@@ -212,7 +222,7 @@ def partition_of(example: dict) -> str:
 def build_encode(
     pipeline, inputs: dict[str, list[str]], model_path: str, model_sha256: str, out_root: str, rejects_dir: str,
     settings: EncodeSettings, target_shard_bytes: int = DEFAULT_TARGET_SHARD_BYTES,
-    compression: str | None = None, batch_size: int = 256, source_root: str | None = None,
+    compression: str | None = None, batch_size: int = 256, source_root: str | None = None, progress_dir: str = "",
 ) -> None:
     """inputs: objective → shard paths. Writes out_root/<objective>/<partition>/part-*.arrow."""
     items = sorted((obj, path, source_name(path, source_root)) for obj, paths in inputs.items() for path in paths)
@@ -220,7 +230,7 @@ def build_encode(
     results = (
         pipeline
         | "Shards" >> beam.Create(items)  # reshuffles by itself when there is more than one shard
-        | "ReadRows" >> beam.FlatMap(read_shard, batch_size=batch_size)
+        | "ReadRows" >> beam.FlatMap(read_shard_marked, batch_size=batch_size, progress_dir=progress_dir)
         | "Encode" >> beam.ParDo(EncodeFn(model_path, model_sha256, settings)).with_outputs(REJECTS_TAG, *OBJECTIVES)
     )
     for obj in OBJECTIVES:

@@ -51,6 +51,7 @@ class ParallelSettings:
     seed: int = 0
     target_shard_bytes: int = DEFAULT_TARGET_SHARD_BYTES
     max_group: int = 10000  # hot-key limit of the word joins (pipelines.parallel.hotkeys)
+    progress_dir: str = ""  # where the reader marks each input done (live progress); "" = off
 
 
 def product_names(s: ParallelSettings) -> list[str]:
@@ -65,11 +66,11 @@ def build_parallel(p: beam.Pipeline, specs: list[InputSpec], s: ParallelSettings
         return pcoll | f"Write_{name}" >> WriteShards(posixpath.join(out_root, rel), schema, partition_fn, id_field,
                                                       target_shard_bytes=s.target_shard_bytes)
 
-    read = p | "ReadParallel" >> ReadParallel(specs)
+    read = p | "ReadParallel" >> ReadParallel(specs, s.progress_dir)
     clean = read["pairs"] | "CleanPairs" >> CleanPairs(s.clean)
     pairs = clean["pairs"]
     aligned = pairs | "AlignWords" >> AlignWords(s.align, s.seed, posixpath.join(out_root, PRODUCTS["align_priors"][0]),
-                                                 s.target_shard_bytes)
+                                                 s.target_shard_bytes, s.progress_dir)
     lexicon = aligned["aligned"] | "BuildLexicon" >> BuildLexicon(s.lexicon_min_count, s.max_group)
     rejects = (read["rejects"], clean["rejects"], aligned["rejects"]) | "AllRejects" >> beam.Flatten()
 

@@ -41,6 +41,7 @@ from pipelines.parallel.dictcs import (
     translations,
 )
 from pipelines.parallel.readers import InputSpec, read_input
+from pipelines.progress import counted, mark_done, mark_planned
 from pipelines.parallel.tokenize import is_word
 from pipelines.shards import DEFAULT_TARGET_SHARD_BYTES, WriteShards
 from schemas.parallel import ALIGN_PRIORS
@@ -53,9 +54,21 @@ def _per_pair(key: str, what: str) -> None:
     inc(STAGE, f"pairs[{key}].{what}")
 
 
+def progress_unit(spec: InputSpec) -> str:
+    """The name an input is marked done under (live progress): its file (Moses: the source side)."""
+    return spec.path or spec.src_path or spec.corpus
+
+
+# Live progress of the alignment: planned as this many chunks once they are known, each marked done.
+ALIGN_UNIT = "align"
+
+
 class _ReadDoFn(beam.DoFn):
+    def __init__(self, progress_dir: str = ""):
+        self.progress_dir = progress_dir  # where each input is marked done (pipelines/progress.py)
+
     def process(self, spec: InputSpec):
-        for rec in read_input(spec):
+        for rec in counted(self.progress_dir, progress_unit(spec), read_input(spec)):
             inc(STAGE, "pairs.read")
             _per_pair(spec.pair, "read")
             if "reason" in rec:
@@ -70,15 +83,16 @@ class _ReadDoFn(beam.DoFn):
 class ReadParallel(beam.PTransform):
     """Input specs → raw pairs (main) and reader rejects (tag "rejects")."""
 
-    def __init__(self, specs: list[InputSpec]):
+    def __init__(self, specs: list[InputSpec], progress_dir: str = ""):
         super().__init__()
         self.specs = specs
+        self.progress_dir = progress_dir
 
     def expand(self, pbegin):
         out = (
             pbegin
             | "Specs" >> beam.Create(self.specs)
-            | "Read" >> beam.ParDo(_ReadDoFn()).with_outputs(REJECTS_TAG, main="pairs")
+            | "Read" >> beam.ParDo(_ReadDoFn(self.progress_dir)).with_outputs(REJECTS_TAG, main="pairs")
         )
         # Reshuffle: one input file is read by one worker; the pairs spread out from here.
         return {"pairs": out.pairs | "Spread" >> beam.Reshuffle(), "rejects": out[REJECTS_TAG]}
@@ -215,8 +229,9 @@ class BuildAlignPriors(beam.PTransform):
 class _AlignChunkDoFn(beam.DoFn):
     """Pass 2: align one chunk, with its language pair's priors when its plan has them."""
 
-    def __init__(self, settings: AlignSettings, seed: int, priors_dir: str | None):
+    def __init__(self, settings: AlignSettings, seed: int, priors_dir: str | None, progress_dir: str = ""):
         self.s, self.seed, self.priors_dir = settings, seed, priors_dir
+        self.progress_dir = progress_dir
         self.aligner = None
 
     def setup(self):
@@ -255,6 +270,7 @@ class _AlignChunkDoFn(beam.DoFn):
             inc(STAGE, "align.kept")
             inc(STAGE, "align.links", len(lk))
             yield {**p, "links": [{"src": i, "tgt": j} for i, j in lk], "aligner": self.aligner.name, "params": params}
+        mark_done(self.progress_dir, f"{ALIGN_UNIT}@{key}@{index}", len(pairs), parent=ALIGN_UNIT)
 
 
 def _digest_sum(parts) -> int:
@@ -270,20 +286,29 @@ class AlignWords(beam.PTransform):
     """
 
     def __init__(self, settings: AlignSettings, seed: int, priors_dir: str | None = None,
-                 target_shard_bytes: int = DEFAULT_TARGET_SHARD_BYTES):
+                 target_shard_bytes: int = DEFAULT_TARGET_SHARD_BYTES, progress_dir: str = ""):
         super().__init__()
         if settings.builds_priors and not priors_dir:
             raise ValueError("AlignWords builds priors: give it priors_dir (where align_priors is written)")
         self.s, self.seed, self.priors_dir, self.shard_bytes = settings, seed, priors_dir, target_shard_bytes
+        self.progress_dir = progress_dir
 
     def expand(self, pairs):
         s = self.s
-        plans = beam.pvalue.AsDict(
+        per_pair = (
             pairs
             | "KeyByPair" >> beam.Map(lambda p: (pair_key(p), 1))
             | "CountPerPair" >> beam.CombinePerKey(sum)
             | "Plan" >> beam.MapTuple(lambda key, n: (key, plan_for(n, s.chunk_size, s.priors, s.builds_priors)))
         )
+        plans = beam.pvalue.AsDict(per_pair)
+        if self.progress_dir:  # the number of chunks, for the driver's progress total
+            _ = (
+                per_pair
+                | "ChunksPerPair" >> beam.MapTuple(lambda _key, plan: plan.n_chunks)
+                | "AllChunks" >> beam.CombineGlobally(sum)
+                | "PlanProgress" >> beam.Map(lambda n, d: mark_planned(d, ALIGN_UNIT, n), self.progress_dir)
+            )
         if s.builds_priors:
             rows = pairs | "BuildPriors" >> BuildAlignPriors(s, self.seed, plans)
             written = rows | "WritePriors" >> WriteShards(self.priors_dir, ALIGN_PRIORS, pair_key, "entry_id",
@@ -304,7 +329,7 @@ class AlignWords(beam.PTransform):
                 plans=plans)
             | "GroupChunks" >> GroupWithSkew(STAGE, "align_chunks")
             | "AlignChunk" >> beam.ParDo(
-                _AlignChunkDoFn(s, self.seed, self.priors_dir), plans=plans, prior_files=beam.pvalue.AsMultiMap(files),
+                _AlignChunkDoFn(s, self.seed, self.priors_dir, self.progress_dir), plans=plans, prior_files=beam.pvalue.AsMultiMap(files),
                 prior_digests=beam.pvalue.AsDict(digests)).with_outputs(REJECTS_TAG, main="aligned")
         )
         return {"aligned": aligned.aligned, "rejects": aligned[REJECTS_TAG]}

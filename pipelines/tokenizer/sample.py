@@ -32,6 +32,7 @@ import apache_beam as beam
 
 from pipelines.counters import inc
 from pipelines.ids import stable_id
+from pipelines.progress import mark_done
 from pipelines.shards import filesystem
 from pipelines.smoothing import raw_probs, sample_plan, smoothed_probs
 from pipelines.tokenizer.sources import iter_shard_sentences
@@ -142,13 +143,22 @@ def write_shard_sample(index: int, path: str, out_dir: str, rates: dict[str, flo
 # --- Beam wrappers ------------------------------------------------------------------------------------
 
 
+# Each shard is read twice (count, then draw): live progress marks both passes (pipelines/progress.py).
+COUNT_PASS, DRAW_PASS = "count", "draw"
+
+
+def progress_units(shards: list[str]) -> list[str]:
+    return [f"{p}:{path}" for p in (COUNT_PASS, DRAW_PASS) for path in shards]
+
+
 class _CountShard(beam.DoFn):
-    def __init__(self, s: SampleSettings):
-        self.s = s
+    def __init__(self, s: SampleSettings, progress_dir: str = ""):
+        self.s, self.progress_dir = s, progress_dir
 
     def process(self, item: tuple[int, str]):
         _index, path = item
         available, seen, counters = count_shard(path, self.s)
+        mark_done(self.progress_dir, f"{COUNT_PASS}:{path}", sum(available.values()))
         for lang in sorted(seen):
             counters[f"markers[{lang}].shards"] += 1  # shards mentioning it: where the marker list comes from
         for lang, n in sorted(available.items()):
@@ -159,21 +169,25 @@ class _CountShard(beam.DoFn):
 
 
 class _DrawShard(beam.DoFn):
-    def __init__(self, out_dir: str, s: SampleSettings):
-        self.out_dir, self.s = out_dir, s
+    def __init__(self, out_dir: str, s: SampleSettings, progress_dir: str = ""):
+        self.out_dir, self.s, self.progress_dir = out_dir, s, progress_dir
 
     def process(self, item: tuple[int, str], rates: dict[str, float]):
         index, path = item
-        for name, n in sorted(write_shard_sample(index, path, self.out_dir, rates, self.s).items()):
+        counts = write_shard_sample(index, path, self.out_dir, rates, self.s)
+        for name, n in sorted(counts.items()):
             inc(STAGE, name, n)
+        mark_done(self.progress_dir, f"{DRAW_PASS}:{path}",
+                  sum(n for name, n in counts.items() if name.endswith(".lines")))
 
 
 class DrawSample(beam.PTransform):
     """Input shard paths → the smoothed sample as text files under out_dir (see the module doc)."""
 
-    def __init__(self, shards: list[str], out_dir: str, settings: SampleSettings):
+    def __init__(self, shards: list[str], out_dir: str, settings: SampleSettings, progress_dir: str = ""):
         super().__init__()
         self.shards, self.out_dir, self.s = list(shards), out_dir, settings
+        self.progress_dir = progress_dir
 
     def expand(self, pbegin):
         s = self.s
@@ -181,7 +195,7 @@ class DrawSample(beam.PTransform):
         available = (
             pbegin
             | "ShardsToCount" >> beam.Create(items)
-            | "CountSentences" >> beam.ParDo(_CountShard(s))
+            | "CountSentences" >> beam.ParDo(_CountShard(s, self.progress_dir))
             | "SumPerLanguage" >> beam.CombinePerKey(sum)
         )
         rates = (
@@ -192,7 +206,7 @@ class DrawSample(beam.PTransform):
         return (
             pbegin
             | "ShardsToDraw" >> beam.Create(items)
-            | "DrawSample" >> beam.ParDo(_DrawShard(self.out_dir, s), rates=beam.pvalue.AsSingleton(rates))
+            | "DrawSample" >> beam.ParDo(_DrawShard(self.out_dir, s, self.progress_dir), rates=beam.pvalue.AsSingleton(rates))
         )
 
 

@@ -43,6 +43,7 @@ class WikiParams:
     filters: FilterOptions = field(default_factory=FilterOptions)
     reject_filtered_sentences: bool = True
     target_shard_bytes: int = DEFAULT_TARGET_SHARD_BYTES
+    progress_dir: str = ""  # where readers mark each file / stream done (live progress); "" = off
     wikidata_split_bytes: int = DEFAULT_SPLIT_BYTES  # byte range per Wikidata task (splittable dumps)
 
 
@@ -52,11 +53,12 @@ def cs_partition(record: dict) -> str:
 
 
 def build(pipeline: beam.Pipeline, params: WikiParams, out_root: str) -> None:
-    wiki = pipeline | "ReadWikipediaDump" >> ReadWikipediaDump(params.dumps, params.clean)
+    wiki = pipeline | "ReadWikipediaDump" >> ReadWikipediaDump(params.dumps, params.clean, params.progress_dir)
     sentences = wiki["articles"] | "SplitSentences" >> SplitSentences(params.source_lang)
     filtered = sentences | "FilterSentences" >> FilterSentences(params.filters, params.reject_filtered_sentences)
     wikidata = pipeline | "ReadWikidataDump" >> ReadWikidataDump(
-        params.wikidata, params.sitelink_wiki, params.use_aliases, params.targets, params.wikidata_split_bytes)
+        params.wikidata, params.sitelink_wiki, params.use_aliases, params.targets, params.wikidata_split_bytes,
+        params.progress_dir)
     joined = (filtered["kept"], wiki["redirects"], wikidata["entities"]) | "ResolveEntities" >> ResolveEntities()
 
     size = params.target_shard_bytes

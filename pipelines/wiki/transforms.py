@@ -12,6 +12,7 @@ from apache_beam import pvalue
 
 from pipelines.counters import drop, inc
 from pipelines.ids import stable_id
+from pipelines.progress import counted, planned, unit_of
 from pipelines.wiki.codeswitch import LinkedAnchor, make_entitycs
 from pipelines.wiki.dump import DumpError, Page, file_size, iter_stream_ranges, read_pages, read_stream_pages
 from pipelines.wiki.langs import project_labels
@@ -46,13 +47,18 @@ class _ReadOrReject(beam.DoFn):
     reaches it on every runner, and flows/stages/wiki.py turns it into one error line.
     """
 
-    def __init__(self, read):
+    def __init__(self, read, progress_dir: str = "", plan: bool = False):
         self.read = read
+        self.progress_dir, self.plan = progress_dir, plan  # live progress (pipelines/progress.py)
 
     def process(self, args: tuple):
         inc(STAGE, "dump_parts.read")
         try:
-            yield from self.read(*args)
+            if self.plan:  # a dump read as many streams: say how many, for the driver's total
+                yield from planned(self.progress_dir, str(args[0]), self.read(*args))
+            else:
+                unit, parent = unit_of(args)
+                yield from counted(self.progress_dir, unit, self.read(*args), parent)
         except DumpError as e:
             yield pvalue.TaggedOutput(REJECTS, drop(STAGE, "dump_parts", "ReadWikipediaDump", "unreadable_dump",
                                                     source=e.path or str(args[0]), detail=str(e)))
@@ -104,10 +110,11 @@ class ReadWikipediaDump(beam.PTransform):
     reshuffled so that the (expensive) wikitext cleaning spreads over all workers.
     """
 
-    def __init__(self, dumps: list[tuple[str, str]], clean: CleanOptions):
+    def __init__(self, dumps: list[tuple[str, str]], clean: CleanOptions, progress_dir: str = ""):
         super().__init__()
         self.dumps = sorted(dumps)
         self.clean = clean
+        self.progress_dir = progress_dir
 
     def expand(self, pbegin):
         single = [p for p, idx in self.dumps if not idx]
@@ -117,7 +124,7 @@ class ReadWikipediaDump(beam.PTransform):
             files = (
                 pbegin
                 | "DumpFiles" >> beam.Create([(p,) for p in single])
-                | "ReadFile" >> beam.ParDo(_ReadOrReject(read_pages)).with_outputs(REJECTS, main="pages")
+                | "ReadFile" >> beam.ParDo(_ReadOrReject(read_pages, self.progress_dir)).with_outputs(REJECTS, main="pages")
             )
             parts.append(files.pages | "SpreadPages" >> beam.Reshuffle())
             unreadable.append(files[REJECTS])
@@ -125,12 +132,12 @@ class ReadWikipediaDump(beam.PTransform):
             ranges = (
                 pbegin
                 | "MultistreamDumps" >> beam.Create(multi)
-                | "StreamRanges" >> beam.ParDo(_ReadOrReject(_stream_ranges)).with_outputs(REJECTS, main="ranges")
+                | "StreamRanges" >> beam.ParDo(_ReadOrReject(_stream_ranges, self.progress_dir, plan=True)).with_outputs(REJECTS, main="ranges")
             )
             streams = (
                 ranges.ranges
                 | "SpreadStreams" >> beam.Reshuffle()
-                | "ReadStream" >> beam.ParDo(_ReadOrReject(read_stream_pages)).with_outputs(REJECTS, main="pages")
+                | "ReadStream" >> beam.ParDo(_ReadOrReject(read_stream_pages, self.progress_dir)).with_outputs(REJECTS, main="pages")
             )
             parts.append(streams.pages)
             unreadable += [ranges[REJECTS], streams[REJECTS]]
@@ -208,13 +215,19 @@ class FilterSentences(beam.PTransform):
 
 # --- ReadWikidataDump -----------------------------------------------------------------------------------
 
+def _plan_splits(path: str, split_bytes: int, progress_dir: str) -> list[Split]:
+    return planned(progress_dir, path, plan_splits(path, split_bytes))  # the total for live progress
+
+
 class _ReadWikidata(beam.DoFn):
-    def __init__(self, sitelink_wiki: str, use_aliases: bool, targets: list[str] | None):
+    def __init__(self, sitelink_wiki: str, use_aliases: bool, targets: list[str] | None, progress_dir: str = ""):
         self.sitelink_wiki, self.use_aliases = sitelink_wiki, use_aliases
         self.targets = set(targets) if targets is not None else None
+        self.progress_dir = progress_dir
 
     def process(self, split: Split):
-        for offset, where, line in read_split(split):
+        lines = counted(self.progress_dir, f"{split.path}@{split.start}", read_split(split), split.path)
+        for offset, where, line in lines:
             if is_framing(line):
                 continue
             inc(STAGE, "wikidata_lines.read")
@@ -244,17 +257,18 @@ class ReadWikidataDump(beam.PTransform):
     """
 
     def __init__(self, files: list[str], sitelink_wiki: str, use_aliases: bool, targets: list[str] | None,
-                 split_bytes: int = DEFAULT_SPLIT_BYTES):
+                 split_bytes: int = DEFAULT_SPLIT_BYTES, progress_dir: str = ""):
         super().__init__()
         self.files = sorted(files)
-        self.args = (sitelink_wiki, use_aliases, targets)
+        self.args = (sitelink_wiki, use_aliases, targets, progress_dir)
         self.split_bytes = split_bytes
+        self.progress_dir = progress_dir
 
     def expand(self, pbegin):
         out = (
             pbegin
             | "WikidataFiles" >> beam.Create(self.files)
-            | "PlanSplits" >> beam.FlatMap(plan_splits, self.split_bytes)
+            | "PlanSplits" >> beam.FlatMap(_plan_splits, self.split_bytes, self.progress_dir)
             | "SpreadSplits" >> beam.Reshuffle()
             | "ReadEntities" >> beam.ParDo(_ReadWikidata(*self.args)).with_outputs(REJECTS, main="entities")
         )
