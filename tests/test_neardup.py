@@ -37,7 +37,7 @@ from pipelines.neardup.shingles import (
     shingle_strings,
     text_scripts,
 )
-from pipelines.neardup.transform import bucket_edges, sign_batch
+from pipelines.neardup.clusters import band_parts, bucket_pairs, collided, sign_texts
 from pipelines.scripts import dominant_script
 
 SAMPLES = [
@@ -212,23 +212,36 @@ def test_s_curve_numbers():
     assert candidate_probability(0.0, 14, 8) == 0.0 and candidate_probability(1.0, 14, 8) == 1.0
 
 
-def test_sign_batch_payloads_and_empty_docs():
-    docs = [{"doc_id": "b", "text": "one two three four five six"}, {"doc_id": "a", "text": "!!"}]
+def test_sign_texts_payloads_and_empty_docs():
     p = NearDupParams(bands=4, rows=2, verify="exact")
-    out = sign_batch(docs, p, permutations(p.num_perm, p.seed))
-    (node_b, keys_b, pay_b), (node_a, keys_a, pay_a) = out
-    assert node_b == (-27, "b") and len(keys_b) == 4 and len(set(keys_b)) == 4
-    assert np.frombuffer(pay_b, np.uint64).size == 2 and keys_a == [] and pay_a == b""
+    keys, has, payload = sign_texts(["one two three four five six", "!!"], p, permutations(p.num_perm, p.seed))
+    assert keys.shape == (2, 4) and len(set(keys[0].tolist())) == 4  # one bucket per band, bands apart
+    assert has.tolist() == [True, False]  # a document without shingles gets no bucket
+    assert np.frombuffer(payload[0], np.uint64).size == 2  # exact: the sorted unique shingle hashes
 
 
-def test_bucket_edges_pairs_or_star():
-    assert bucket_edges([(0, "a")], 5) == []
-    assert sorted(bucket_edges([(0, "c"), (0, "a"), (0, "b")], 5)) == [
-        ((0, "b"), (0, "a")),
-        ((0, "c"), (0, "a")),
-        ((0, "c"), (0, "b")),
-    ]
-    assert bucket_edges([(0, "c"), (0, "a"), (0, "b"), (0, "a")], 2) == [((0, "b"), (0, "a")), ((0, "c"), (0, "a"))]
+def test_collided_buckets_route_members_to_their_units():
+    p = NearDupParams(bands=4, rows=2, verify="estimated")
+    perm = permutations(p.num_perm, p.seed)
+    text = "one two three four five six seven eight"
+    keys, _, _ = sign_texts([text, text, "something else entirely here now"], p, perm)
+    parts = [kv[1] for kv in band_parts("u1", keys[:2], np.array([0, 1]), 1)]
+    parts += [kv[1] for kv in band_parts("u2", keys[1:], np.array([5, 6]), 1)]
+    members = sorted(collided(parts))
+    # docs 0 and 1 of u1 and doc 5 of u2 are the same text: every band collides, four buckets each
+    assert [(u, i) for u, (_, i) in members].count(("u1", 0)) == 4
+    assert {(u, i) for u, (_, i) in members} == {("u1", 0), ("u1", 1), ("u2", 5)}
+
+
+def test_bucket_pairs_all_pairs_or_star():
+    def m(*names):
+        return [((0, n, "u", 0), b"") for n in names]
+
+    assert list(bucket_pairs(m("a"), 5, "none", 0.7)) == []
+    assert sorted(e for e, _ in bucket_pairs(m("c", "a", "b"), 5, "none", 0.7)) == [
+        (m("b")[0][0], m("a")[0][0]), (m("c")[0][0], m("a")[0][0]), (m("c")[0][0], m("b")[0][0])]
+    star = [e for e, ok in bucket_pairs(m("c", "a", "b", "a"), 2, "none", 0.7) if ok]
+    assert star == [(m("b")[0][0], m("a")[0][0]), (m("c")[0][0], m("a")[0][0])]
 
 
 def test_star_steps():

@@ -113,7 +113,7 @@ def _drops(d: ReportData) -> str:
     if not rows:
         return ""
     return ("<h2>Kept and dropped per stage</h2>" + img(plots.drop_reasons(d.stages), "drop reasons")
-            + table(["stage", "unit", "read", "kept", "dropped", "dropped by reason"], rows))
+            + table(["stage", "unit", "read", "kept", "dropped", "dropped by reason"], rows) + _shuffles(d))
 
 
 def _dedup(d: ReportData) -> str:
@@ -196,8 +196,7 @@ def _flatten(obj, prefix: str = "") -> dict[str, object]:
 
 
 SECTIONS = {
-    "languages": _languages, "lid": _lid, "drops": _drops, "dedup": _dedup, "shuffles": _shuffles,
-    "alignment": _alignment,
+    "languages": _languages, "lid": _lid, "drops": _drops, "dedup": _dedup, "alignment": _alignment,
     "codeswitch": _codeswitch, "training": _training,
 }
 
