@@ -85,6 +85,8 @@ class PriorsConfig(_Strict):
                                             "pair of more pairs than one chunk (not with eflomal.priors_path)")
     sample_size: int = Field(200000, ge=1, description="pass 1: pairs per language pair whose links make the priors")
     sample_chunk_size: int = Field(100000, ge=1, description="pass 1: chunk size of the sample")
+    iterations_scale: float = Field(0.25, gt=0.0, description="pass 2: eflomal iterations relative to its usual "
+                                                              "schedule (priors hold what a chunk would learn)")
 
 
 class AlignConfig(_Strict):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from pipelines.ids import stable_hash64
@@ -44,8 +44,8 @@ class WordAligner(Protocol):
     def over_limit(self, src_tokens: list[str], tgt_tokens: list[str]) -> str | None:
         """Why this pair cannot be aligned whole (the caller skips it with reason too_long_for_aligner)."""
 
-    def align(self, pairs: list[tuple[list[str], list[str]]], seed: int,
-              priors: list[str] | None = None) -> list[list[Link]]: ...
+    def align(self, pairs: list[tuple[list[str], list[str]]], seed: int, priors: list[str] | None = None,
+              iterations_scale: float = 1.0) -> list[list[Link]]: ...
 
 
 class EflomalAligner:
@@ -71,8 +71,8 @@ class EflomalAligner:
         longest = max(len(src_tokens), len(tgt_tokens))
         return f"{longest} tokens > eflomal's limit of {MAX_TOKENS}" if longest > MAX_TOKENS else None
 
-    def align_directional(self, pairs: list[tuple[list[str], list[str]]], seed: int,
-                          priors: list[str] | None = None) -> list[tuple[list[Link], list[Link]]]:
+    def align_directional(self, pairs: list[tuple[list[str], list[str]]], seed: int, priors: list[str] | None = None,
+                          iterations_scale: float = 1.0) -> list[tuple[list[Link], list[Link]]]:
         """Forward and reverse links of each pair (pass 1 counts priors from these)."""
         if not pairs:
             return []
@@ -80,13 +80,17 @@ class EflomalAligner:
             src_vocab, tgt_vocab = chunk_vocab(pairs)
             with open(self.priors_file, encoding="utf-8") as f:
                 priors = list(file_priors_lines(f, src_vocab, tgt_vocab))
-        return run_eflomal([" ".join(s) for s, _ in pairs], [" ".join(t) for _, t in pairs], self.params, seed,
-                           priors)
+        params = self.params
+        if iterations_scale != 1.0:
+            params = replace(params, rel_iterations=params.rel_iterations * iterations_scale)
+        return run_eflomal([" ".join(s) for s, _ in pairs], [" ".join(t) for _, t in pairs], params, seed, priors)
 
-    def align(self, pairs: list[tuple[list[str], list[str]]], seed: int,
-              priors: list[str] | None = None) -> list[list[Link]]:
-        """Symmetrized links; `priors`: eflomal-makepriors lines for this chunk (else the user's file, if any)."""
-        return [grow_diag_final_and(fwd, rev) for fwd, rev in self.align_directional(pairs, seed, priors)]
+    def align(self, pairs: list[tuple[list[str], list[str]]], seed: int, priors: list[str] | None = None,
+              iterations_scale: float = 1.0) -> list[list[Link]]:
+        """Symmetrized links; `priors`: eflomal-makepriors lines for this chunk (else the user's file, if any);
+        iterations_scale: multiplies eflomal's iteration schedule (pass 2 with priors needs fewer)."""
+        return [grow_diag_final_and(fwd, rev)
+                for fwd, rev in self.align_directional(pairs, seed, priors, iterations_scale)]
 
 
 class SimAligner:
@@ -108,8 +112,8 @@ class SimAligner:
                 return f"{side} side has {n} subwords > the model's limit of {self.impl.max_subwords}"
         return None
 
-    def align(self, pairs: list[tuple[list[str], list[str]]], seed: int,
-              priors: list[str] | None = None) -> list[list[Link]]:
+    def align(self, pairs: list[tuple[list[str], list[str]]], seed: int, priors: list[str] | None = None,
+              iterations_scale: float = 1.0) -> list[list[Link]]:
         if priors is not None:
             raise ValueError("simalign takes no alignment priors (they are eflomal's)")
         return self.impl.align(pairs) if pairs else []

@@ -33,6 +33,9 @@ class PriorsSettings:
     enabled: bool = True  # build priors for language pairs with more pairs than one chunk
     sample_size: int = 200_000  # pass-1 pairs per language pair (a deterministic hash sample)
     sample_chunk_size: int = 100_000  # pass-1 chunk size (the sample itself is chunked when larger)
+    # pass-2 eflomal iterations, relative to its usual schedule: the priors already hold what a chunk
+    # would otherwise learn, so a quarter of the sampling gives the same links (benchmarks/align.py)
+    iterations_scale: float = 0.25
 
 
 @dataclass(frozen=True)

@@ -259,12 +259,13 @@ class _AlignChunkDoFn(beam.DoFn):
             else:
                 ok.append(p)
         tokens = [(p["src_tokens"], p["tgt_tokens"]) for p in ok]
-        priors, info = None, None
+        priors, info, scale = None, None, 1.0
         if plans[key].priors and ok:
             priors = chunk_priors_lines(self._priors_table(key, list(prior_files[key])), *chunk_vocab(tokens))
-            info = {"source": "align_priors", "digest": f"{prior_digests[key]:016x}"}
+            scale = self.s.priors.iterations_scale
+            info = {"source": "align_priors", "digest": f"{prior_digests[key]:016x}", "iterations_scale": scale}
             inc(STAGE, "align.with_priors", len(ok))
-        links = self.aligner.align(tokens, chunk_seed(self.seed, key, index), priors)
+        links = self.aligner.align(tokens, chunk_seed(self.seed, key, index), priors, scale)
         params = self.aligner.params_json(info)
         for p, lk in zip(ok, links, strict=True):
             inc(STAGE, "align.kept")
