@@ -144,6 +144,9 @@ def test_train_stage_commits_model_and_skips_when_up_to_date(out_root, tmp_path)
     bad.write_text("no tab here\n")
     res = CliRunner().invoke(app, ["eval", str(out_root), "--pairs", str(bad)])
     assert res.exit_code == 2 and "expected 2 tab-separated columns" in res.output
-    assert stage.summarize(cfg, {"counters": report.counters}) is not None
+    from flows.stage_summary import table_markdown
+
+    md = table_markdown(stage.summarize(cfg, {"counters": report.counters}))  # the CLI table = the Prefect artifact
+    assert "| trained | mlm (3 streams) |" in md and "bag of subword ids" in md and "held out by parent_id" in md
     res = CliRunner().invoke(app, ["eval", str(tmp_path)])
     assert res.exit_code == 2 and "no trained model" in res.output

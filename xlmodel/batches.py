@@ -50,6 +50,7 @@ class MicroBatch:
     pred_lang: torch.Tensor  # [N] language index of each predicted token
     n_tokens: int  # non-padding tokens
     n_examples: int
+    sq_tokens: int = 0  # Σ example length² (attention work of the unpadded layouts, for MFU)
     stream_examples: np.ndarray | None = None  # [2S] examples per stream: masked streams, then XLCO (tlm) ones
     stream_tokens: np.ndarray | None = None  # [2S] tokens (with specials) per stream, same layout
     layout: Unpadded | None = None  # the unpadded layout (attention nested / varlen), built with the batch
@@ -109,6 +110,7 @@ def to_micro_batch(b: PackedBatch, masked: np.ndarray, labels: np.ndarray, n_str
         pred_lang=torch.from_numpy(b.lang_ids.reshape(-1)[pred].astype(np.int64)),
         n_tokens=b.n_tokens,
         n_examples=b.n_examples,
+        sq_tokens=int(np.square(np.asarray(b.example_tokens, dtype=np.int64)).sum()),
         stream_examples=ex,
         stream_tokens=tok,
         layout=numpy_layout(b.doc_ids) if unpadded else None,

@@ -2,7 +2,8 @@
 
 FLOPs per trained token of an encoder (forward + backward = 3 × forward, 2 FLOPs per MAC):
     6 · N_non-embedding  +  12 · L · d · T  +  p_pred · 6 · d · V
-T = attended length (the packed row length: the dense mask computes every pair in the row),
+T = attended length per token: the packed row length under the dense mask (it computes every pair
+in the row), Σ example length² / Σ length with the unpadded layouts (nested, varlen),
 p_pred = predicted fraction (the sparse head projects only those positions onto the vocabulary).
 """
 

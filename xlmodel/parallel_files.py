@@ -130,10 +130,11 @@ def read_flores(folder: Path, files: list[tuple[str, Path]]) -> list[ParallelSet
     combos = [(lang, PIVOT) for lang in langs if lang != PIVOT] if PIVOT in texts else \
         list(itertools.combinations(langs, 2))
     split = files[0][1].suffix.lstrip(".")
+    name = folder.name if folder.name == split else f"{folder.name}.{split}"  # devtest/, or flores/*.devtest
     out = []
     for a, b in combos:
         pairs, dropped = _clean(texts[a], texts[b])
-        out.append(ParallelSet(f"{folder.name}.{split}", a, b, pairs, dropped))
+        out.append(ParallelSet(name, a, b, pairs, dropped))
     return out
 
 

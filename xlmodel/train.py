@@ -177,27 +177,29 @@ class WindowStats:
 
 class Counts:
     """Per-step counts as one float64 vector, all-reduced once per step:
-    [predicted, tokens, examples, examples per stream (2S: masked streams, then XLCO), tokens per stream (2S)]."""
+    [predicted, tokens, examples, Σ example length², examples per stream (2S: masked streams, then XLCO),
+    tokens per stream (2S)]. Σ length² / tokens is the attended length per token of the unpadded layouts."""
 
     def __init__(self, n_streams: int):
         self.S = n_streams
 
     @property
     def size(self) -> int:
-        return 3 + 4 * self.S
+        return 4 + 4 * self.S
 
     def of_step(self, mbs: list[MicroBatch]) -> list[float]:
         ex = sum(m.stream_examples for m in mbs)
         tok = sum(m.stream_tokens for m in mbs)
         return [float(sum(len(m.labels) for m in mbs)), float(sum(m.n_tokens for m in mbs)),
-                float(sum(m.n_examples for m in mbs)), *ex.astype(float).tolist(), *tok.astype(float).tolist()]
+                float(sum(m.n_examples for m in mbs)), float(sum(m.sq_tokens for m in mbs)),
+                *ex.astype(float).tolist(), *tok.astype(float).tolist()]
 
     def describe(self, v, data: TokenData) -> dict:
         """{tokens, predicted, examples, by_objective: {obj: {examples, tokens}}, by_stream: {obj/key: …}}
         (XLCO counts pairs as examples and both sides' tokens as tokens)."""
         v = [int(round(float(x))) for x in v]
         S = self.S
-        ex, tok = v[3:3 + 2 * S], v[3 + 2 * S:]
+        ex, tok = v[4:4 + 2 * S], v[4 + 2 * S:]
         by_stream: dict[str, dict] = {}
         by_obj: dict[str, dict] = {}
         for i in range(2 * S):
@@ -209,7 +211,8 @@ class Counts:
             o = by_obj.setdefault(obj, {"examples": 0, "tokens": 0})
             o["examples"] += ex[i]
             o["tokens"] += tok[i]
-        return {"predicted": v[0], "tokens": v[1], "examples": v[2], "by_objective": by_obj, "by_stream": by_stream}
+        return {"predicted": v[0], "tokens": v[1], "examples": v[2], "sq_tokens": v[3], "by_objective": by_obj,
+                "by_stream": by_stream}
 
 
 def _all_reduce(t: torch.Tensor, d: Dist) -> torch.Tensor:
@@ -330,7 +333,7 @@ def train(s: TrainSettings, resume: bool = False, stop_at: int | None = None,
             done = step + 1
             if done % s.log_every == 0 or done == end:
                 rec = _log_record(stats, d, data, s, model.config, done, window_t0, window_steps, counts, window,
-                                  totals, sched.get_last_lr()[0], float(grad_norm), peak)
+                                  totals, sched.get_last_lr()[0], float(grad_norm), peak, attention)
                 last_loss = rec["loss"]
                 if metrics_f is not None:
                     metrics_f.write(json.dumps(rec, sort_keys=True) + "\n")
@@ -364,7 +367,7 @@ def train(s: TrainSettings, resume: bool = False, stop_at: int | None = None,
 
 def _log_record(stats: WindowStats, d: Dist, data: TokenData, s: TrainSettings, mc: ModelConfig, step: int,
                 t0: float, n_steps: int, counts: Counts, window: torch.Tensor, totals: torch.Tensor, lr: float,
-                grad_norm: float, peak: float | None) -> dict:
+                grad_norm: float, peak: float | None, attention: str = "dense") -> dict:
     loss = _all_reduce(stats.loss.clone(), d).cpu().numpy().reshape(len(OBJECTIVE_NAMES), -1)
     count = _all_reduce(stats.count.clone(), d).cpu().numpy().reshape(len(OBJECTIVE_NAMES), -1)
     side = _all_reduce(torch.cat([stats.xlco, torch.tensor([stats.wait], dtype=torch.float64,
@@ -391,7 +394,9 @@ def _log_record(stats: WindowStats, d: Dist, data: TokenData, s: TrainSettings, 
     if xl_n > 0:
         rec["xlco_accuracy"] = xl_hits / xl_n
     if peak:
-        rec["mfu"] = mfu(mc, s.seq_len, n_pred / max(tokens, 1), tokens / elapsed, peak, d.world)
+        # attended length per token: the whole row under the dense mask, the own example when unpadded
+        attended = s.seq_len if attention == "dense" else w["sq_tokens"] / max(tokens, 1)
+        rec["mfu"] = mfu(mc, attended, n_pred / max(tokens, 1), tokens / elapsed, peak, d.world)
     return rec
 
 

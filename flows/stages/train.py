@@ -156,32 +156,16 @@ def train_counters(summary: dict) -> dict[str, int]:
 
 
 def summarize(cfg, result: dict):
-    """Tables of what was trained (OUT/model/summary.json) and of the held-out evaluation (eval.json)."""
-    from rich.console import Group
-
+    """One table (the CLI and the Prefect artifact show it): what was trained per objective
+    (OUT/model/summary.json) and the held-out evaluation (OUT/model/eval.json)."""
     model = Path(cfg.out) / PRODUCT
-    tables = []
+    if not (model / "eval.json").is_file():
+        return None
+    summary = None
     if (model / "summary.json").is_file():
-        tables.append(trained_table(json.loads((model / "summary.json").read_text(encoding="utf-8"))))
-    if (model / "eval.json").is_file():
-        tables.append(eval_table(json.loads((model / "eval.json").read_text(encoding="utf-8")),
-                                 result.get("counters", {})))
-    return Group(*tables) if tables else None
-
-
-def trained_table(summary: dict):
-    """Examples and tokens trained per stream (objective/language or pair) over the whole run."""
-    from rich.table import Table
-
-    t = Table(title=f"train: what was trained ({summary.get('steps')} steps, attention {summary.get('attention')})")
-    for col in ("objective / stream", "examples", "tokens"):
-        t.add_column(col, justify="left" if col.startswith("objective") else "right")
-    for key, v in sorted(summary.get("by_stream", {}).items()):
-        t.add_row(key, f"{v['examples']:,}", f"{v['tokens']:,}")
-    for key, v in sorted(summary.get("by_objective", {}).items()):
-        t.add_row(f"[bold]{key}[/] (all)", f"{v['examples']:,}", f"{v['tokens']:,}")
-    t.caption = "xlco counts translation pairs and both sides' tokens; nothing is truncated (whole examples only)"
-    return t
+        summary = json.loads((model / "summary.json").read_text(encoding="utf-8"))
+    return eval_table(json.loads((model / "eval.json").read_text(encoding="utf-8")), result.get("counters", {}),
+                      summary)
 
 
 def _pct(v: float) -> str:
@@ -189,18 +173,19 @@ def _pct(v: float) -> str:
 
 
 def _retrieval_row(t, name: str, v: dict) -> None:
+    """Three rows per retrieval set: the chosen layer, the last layer, and the bag-of-ids baseline."""
     if "src2tgt" not in v:
         t.add_row("retrieval", name, "", v.get("skipped", ""), str(v.get("pairs", 0)))
         return
     dropped = "  ".join(f"{k} {n}" for k, n in sorted(v.items()) if k.startswith(("dropped.", "not_used.")))
-    t.add_row("retrieval", name, f"layer {v['layer']} / last {v['last_layer']}",
-              f"{_pct(v['src2tgt'])} → {_pct(v['tgt2src'])} ←  |  last {_pct(v['last_src2tgt'])} / "
-              f"{_pct(v['last_tgt2src'])}  |  bag-of-ids {_pct(v['bag_of_ids_src2tgt'])} / "
-              f"{_pct(v['bag_of_ids_tgt2src'])}  |  chance {_pct(v['chance'])}",
-              str(v["pairs"]) + (f" ({dropped})" if dropped else ""))
+    pairs = f"{v['pairs']} (chance {_pct(v['chance'])})" + (f" {dropped}" if dropped else "")
+    t.add_row("retrieval", name, f"layer {v['layer']}", f"{_pct(v['src2tgt'])} → {_pct(v['tgt2src'])} ←", pairs)
+    t.add_row("", "", f"last layer {v['last_layer']}", f"{_pct(v['last_src2tgt'])} → {_pct(v['last_tgt2src'])} ←", "")
+    t.add_row("", "", "bag of subword ids", f"{_pct(v['bag_of_ids_src2tgt'])} → {_pct(v['bag_of_ids_tgt2src'])} ←",
+              "")
 
 
-def eval_table(ev: dict, counters: dict | None = None):
+def eval_table(ev: dict, counters: dict | None = None, summary: dict | None = None):
     from rich.table import Table
 
     held = ev.get("holdout", {})
@@ -208,6 +193,11 @@ def eval_table(ev: dict, counters: dict | None = None):
                     f"{held.get('split_by', 'parent_id')}, {held.get('permille', '?')}‰)")
     for col in ("objective", "language / pair / file", "loss / layers", "accuracy", "predicted / pairs"):
         t.add_column(col)
+    if summary:  # whole examples only: nothing was truncated; xlco counts pairs and both sides' tokens
+        for objective, v in sorted(summary.get("by_objective", {}).items()):
+            streams = sum(1 for k in summary.get("by_stream", {}) if k.startswith(f"{objective}/"))
+            t.add_row("trained", f"{objective} ({streams} streams)", "", "",
+                      f"{v['examples']:,} examples, {v['tokens']:,} tokens")
     for objective, langs in ev.get("masked", {}).items():
         for lang, v in langs.items():
             t.add_row(objective, lang, f"{v['loss']:.3f}", _pct(v["accuracy"]), str(v["predicted"]))
