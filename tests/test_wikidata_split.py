@@ -112,7 +112,8 @@ def test_stream_start_is_verified_not_just_matched(tmp_path):
     p = tmp_path / "x.bz2"
     p.write_bytes(good + fake + good)
     with open(p, "rb") as f:
-        assert find_stream_start(f, 1, len(good) + len(fake) + 1) == len(good) + len(fake)
+        at, chunks = find_stream_start(f, 1, len(good) + len(fake) + 1)
+        assert at == len(good) + len(fake) and b"".join(c for c, _ in chunks) == body
 
 
 def test_single_stream_bz2_and_gzip_are_one_task_per_file(tmp_path):

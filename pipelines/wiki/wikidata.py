@@ -23,6 +23,7 @@ read every line exactly once, whichever byte a boundary falls on.
 from __future__ import annotations
 
 import bz2
+import itertools
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from pipelines.wiki.titles import normalize_title
 DEFAULT_SPLIT_BYTES = 64 * 1024 * 1024
 BZ2_BLOCK_MAGIC = bytes.fromhex("314159265359")  # pi: starts every bz2 block
 _READ = 1 << 20  # bytes read (or fed to the decompressor) at a time
-_VERIFY_BYTES = 1 << 20  # a bz2 block of level 9 compresses to well under this
+_READ_PAST_END = 1 << 15
 _MULTISTREAM_PROBE = 8 << 20  # a pbzip2 stream (one 900 kB block) ends long before this
 
 
@@ -225,35 +226,37 @@ def _file_chunks(f, start: int, end: int) -> Iterator[tuple[bytes, bool]]:
         yield data, False
 
 
-def _verified_stream_start(data: bytes, at: int) -> bool:
-    """Whether a bz2 stream really starts at data[at:]: its first block decompresses."""
-    d = bz2.BZ2Decompressor()
-    try:
-        for k in range(at, min(len(data), at + _VERIFY_BYTES), 1 << 16):
-            if d.decompress(data[k:k + (1 << 16)]) or d.eof:
-                return True
-    except (OSError, EOFError, ValueError):
-        return False
-    return False
-
-
-def find_stream_start(f, start: int, end: int) -> int | None:
-    """Offset of the first bz2 stream that starts in [start, end) of the file, or None."""
-    at = start
+def _magic_positions(f, start: int, end: int) -> Iterator[int]:
+    """Offsets in [start, end) where the bytes read like a bz2 stream header ("BZh1"-"BZh9" + the
+    block magic). Not proof: compressed data can hold the same bytes (see find_stream_start)."""
     overlap = 10  # "BZh" + level + block magic
+    at = start
     while at < end:
         f.seek(at)
-        data = f.read(min(_READ, end - at) + overlap + _VERIFY_BYTES)
+        data = f.read(min(_READ, end - at) + overlap)
         if not data:
-            return None
-        limit = min(len(data), end - at + overlap)
-        i = data.find(b"BZh", 0, limit)
-        while 0 <= i:
-            if i + overlap <= len(data) and at + i < end and data[i + 3:i + 4] in b"123456789" \
-                    and data[i + 4:i + 10] == BZ2_BLOCK_MAGIC and _verified_stream_start(data, i):
-                return at + i
-            i = data.find(b"BZh", i + 1, limit)
+            return
+        i = data.find(b"BZh", 0, end - at + 3)
+        while i >= 0:
+            if data[i + 3:i + 4] in b"123456789" and data[i + 4:i + 10] == BZ2_BLOCK_MAGIC and at + i < end:
+                yield at + i  # the caller reads the file meanwhile: every round below seeks first
+            i = data.find(b"BZh", i + 1, end - at + 3)
         at += min(_READ, end - at)
+
+
+def find_stream_start(f, start: int, end: int) -> tuple[int, Iterator[tuple[bytes, bool]]] | None:
+    """The first bz2 stream that starts in [start, end) of the file, verified by decompressing its first
+    block: (offset, its decompressed chunks as _bz2_chunks gives them, the first already read) or None.
+    The verification is the first block of the read itself, so nothing is decompressed twice."""
+    for at in _magic_positions(f, start, end):
+        chunks = _bz2_chunks(f, at, end)
+        try:
+            head = next(chunks)
+        except StopIteration:
+            return at, iter(())
+        except (OSError, ValueError):
+            continue  # the magic bytes were inside compressed data, not a stream header
+        return at, itertools.chain([head], chunks)
     return None
 
 
@@ -266,7 +269,8 @@ def _bz2_chunks(f, first: int, end: int) -> Iterator[tuple[bytes, bool]]:
     data = b""
     while True:
         if not data:
-            data = f.read(_READ)
+            # past the range, only the line it ends in is wanted: small reads, so little is decompressed
+            data = f.read(_READ if stream_start < end else _READ_PAST_END)
             if not data:
                 if fed and not d.eof:
                     raise EOFError(f"the bz2 stream at byte {stream_start} ends early")
@@ -308,10 +312,11 @@ def read_split(split: Split) -> Iterator[tuple[int, str, bytes]]:
                     last = split.start + q
                     yield last, "", line
                 return
-            first = find_stream_start(f, split.start, split.end)
-            if first is None:
+            found = find_stream_start(f, split.start, split.end)
+            if found is None:
                 return  # no stream starts in this range: the previous range reads across it
-            for q, line in owned_lines(_bz2_chunks(f, first, split.end), first == 0):
+            first, chunks = found
+            for q, line in owned_lines(chunks, first == 0):
                 last = q
                 yield first, f"+{q}", line
     except (EOFError, OSError, zlib.error) as e:
