@@ -307,3 +307,17 @@ def test_too_small_vocab_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="vocab_size"):
         tokenizer.run(load_config(None, {"out": str(out),
                                          "tokenizer": {**TINY, "vocab_size": 30000, "hard_vocab_limit": True}}))
+
+
+def test_dry_run_builds_the_sample_pipeline_and_trains_nothing(tmp_path):
+    from flows.stage_runner import dry_run
+    from flows.stages import tokenizer
+
+    out = tmp_path / "dry"
+    make_products(out)
+    with dry_run(str(tmp_path / "graphs")) as plan:
+        report = tokenizer.run(config(out))
+    assert report.extra == {"dry_run": True, "pipeline": True, "up_to_date": False}
+    names = [t["name"] for t in plan.graphs["tokenizer"]["transforms"]]
+    assert names == ["Sample"]
+    assert not (out / "tokenizer").exists() and not (out / "_stages").exists()
