@@ -494,8 +494,9 @@ def test_bad_records_are_quarantined_with_their_reason_and_everything_reconciles
 
     data = tmp_path / "data"
     raw = {"out": str(tmp_path / "out"), "stages": ["mono", "wiki", "parallel"]}
-    for demo in (crawl, wiki, parallel):
+    for demo in (crawl, wiki):
         raw.update(demo.make_section(data))
+    raw.update(parallel.make_section(data, n_combined=12))  # the bad lines are all there; fewer good ones
     path = data / "faults.yaml"
     path.write_text(yaml.safe_dump(raw))
     proc = subprocess.run([sys.executable, "-m", "flows.cli", "build", "--config", str(path)], capture_output=True,
