@@ -269,3 +269,23 @@ def test_shared_priors_bring_chunked_alignment_back_to_one_chunk_quality():
     chunked, chunked_priors = _chunked_aer(aligner, corpus, 300), with_priors(300)
     assert chunked > one_chunk + 0.03  # chunking costs quality ...
     assert chunked_priors <= one_chunk + 0.01  # ... and shared priors bring it back
+
+
+def test_a_users_priors_file_steers_the_links_and_a_bad_one_is_named(tmp_path):
+    from flows.config import ConfigError, load_config
+    from flows.stages.parallel import _check_aligner
+
+    pairs = [(["a", "b", "c"], ["x", "y", "z"])] * 20  # co-occurrence alone cannot tell the words apart
+    wanted = [(0, 1), (1, 2), (2, 0)]
+    plain = EflomalAligner(EflomalParams(n_samplers=1)).align(pairs, seed=1)
+    assert plain[0] != wanted
+    priors = tmp_path / "priors.txt"
+    priors.write_text("LEX\tA\ty\t1000\nLEX\tb\tz\t1000\nLEX\tc\tX\t1000\nLEX\tunseen\tword\t5\nHMMF\t1\t3\n",
+                      encoding="utf-8")
+    steered = EflomalAligner(EflomalParams(n_samplers=1, priors_path=str(priors))).align(pairs, seed=1)
+    assert all(links == wanted for links in steered)  # the priors (case-folded, cut to the chunk) win
+    cfg = load_config(None, {"out": str(tmp_path / "out"), "parallel": {"align": {"eflomal": {"priors_path": str(priors)}}}})
+    _check_aligner(cfg)
+    priors.write_text("LEX\ta\tz\t1000\nLEX\tc\tx\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"priors.txt line 2: LEX needs 4 tab-separated fields, found 3"):
+        _check_aligner(cfg)

@@ -283,3 +283,76 @@ def test_stage_end_to_end_products_rejects_and_reruns(tmp_path):
     for rel, m in manifests.items():
         again = validate(str(tmp_path / "out2" / rel))
         assert [(f.path, f.sha256) for f in again.files] == [(f.path, f.sha256) for f in m.files], rel
+
+
+# --- corpus scale: shared priors, hot keys, worker counts ----------------------------------------
+
+
+def test_salted_join_spreads_a_hot_key_and_loses_nothing():
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines.counters import metrics_by_name
+    from pipelines.parallel.hotkeys import SaltedJoin
+
+    from apache_beam.testing.util import assert_that, equal_to
+
+    many = [("the", f"s{k}") for k in range(500)] + [("haus", "s1"), ("haus", "s2")]
+    one = [("the", "der"), ("haus", "house"), ("baum", "tree")]
+    p = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+    joined = ({"one": p | "One" >> beam.Create(one), "many": p | "Many" >> beam.Create(many)}
+              | SaltedJoin("t", "words", max_group=50, salt_of=str)
+              | beam.FlatMap(lambda kv: [(kv[0], o, m) for o in kv[1]["one"] for m in kv[1]["many"]]))
+    # every value joined exactly once, to its key's one-side value
+    assert_that(joined, equal_to([(k, dict(one)[k], v) for k, v in many]))
+    result = p.run()
+    result.wait_until_finish()
+    c = metrics_by_name(result, "t")
+    assert c["skew.words.hot_keys"] == 1  # "the" (500 values > 50) was salted over 10 keys
+    assert c["skew.words.max_group"] <= 50 + 25  # ~50 per salt (hash spread) + its one-side copy, not 501
+    assert c["shuffle.words.elements"] == len(many) + 10 + 2  # "the"'s translation copied to each of 10 salts
+
+
+def _stage_config(tmp_path, name: str, workers: int, max_group: int = 10000):
+    import yaml
+
+    from flows.config import load_config
+    from flows.demo.parallel import make_section
+
+    data = tmp_path / name / "data"
+    data.mkdir(parents=True)
+    section = make_section(data, n_combined=36)  # ~80 clean pairs per language pair: two chunks of 45
+    section["parallel"]["align"].update({"chunk_size": 45, "eflomal": {"n_samplers": 1, "rel_iterations": 0.3}})
+    section["parallel"]["hot_key_max_group"] = max_group
+    (data / "p.yaml").write_text(yaml.safe_dump({"out": "../out", "runner": {"workers": workers}, **section}),
+                                 encoding="utf-8")
+    return load_config(data / "p.yaml")
+
+
+def test_two_pass_alignment_byte_identical_at_one_and_two_workers_and_salted(tmp_path):
+    """Pairs of several chunks get shared priors (pass 1), a product of their own; products are
+    byte-identical with 1 worker or 2 worker processes, and with hot words salted or not."""
+    from flows.stages import parallel as stage
+    from pipelines.shards import records
+    from schemas.manifest import validate
+
+    one = stage.run(_stage_config(tmp_path, "one", workers=1))
+    c = one.counters
+    assert c["align.with_priors"] == c["align.kept"] > 0  # every language pair has 2+ chunks
+    assert c["align_priors.sample.kept"] == c["align.kept"]  # a pair below sample_size: all of it in pass 1
+    out = tmp_path / "one" / "out"
+    priors = validate(str(out / "align_priors"))
+    assert set(priors.partitions) == set(validate(str(out / "pairs")).partitions)
+    assert priors.rows == sum(v for k, v in c.items() if k.startswith("align_priors.entries."))
+    assert {r["kind"] for r in records(str(out / "align_priors"))} == {"LEX", "FERF", "FERR", "HMMF", "HMMR"}
+    params = json.loads(records(str(out / "alignments"))[0]["params"])
+    assert params["priors"]["source"] == "align_priors" and len(params["priors"]["digest"]) == 16
+    assert 0 < c["skew.align_chunks.max_group"] <= 45 * 2  # a chunk is ~chunk_size pairs
+    assert c["skew.dict_words.max_group"] > 20  # frequent words ("the") make large groups unsalted ...
+
+    two = stage.run(_stage_config(tmp_path, "two", workers=2, max_group=20))
+    assert two.counters["skew.dict_words.hot_keys"] > 0 and two.counters["skew.lexicon_src.max_group"] <= 20 + 20
+    assert two.counters["skew.dict_words.max_group"] < c["skew.dict_words.max_group"]  # ... and salting cuts them
+    for rel in ("alignments", "align_priors", "lexicon", "codeswitch/alm", "codeswitch/dict", "pairs"):
+        a, b = validate(str(out / rel)), validate(str(tmp_path / "two" / "out" / rel))
+        assert [(f.path, f.sha256) for f in a.files] == [(f.path, f.sha256) for f in b.files], rel

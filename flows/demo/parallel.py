@@ -170,7 +170,9 @@ def make_section(data_dir: Path, n_combined: int = N_COMBINED) -> dict:
                 {"format": "tmx", "input_path": rel(tmx), "src_lang": "rus", "tgt_lang": "eng"},
                 rel(damaged),  # format and language pair from the file name
             ],
-            "align": {"aligner": "eflomal", "chunk_size": 1000},
+            # chunks of 150 pairs: every language pair has several, so the demo runs the two-pass path
+            # (pass 1 builds OUT/align_priors from the pair's sample, pass 2 aligns each chunk with them)
+            "align": {"aligner": "eflomal", "chunk_size": 150},
             "lexicon": {"min_count": 2},
             "alm": {"samples": 2, "max_switch_ratio": 0.3},
             "dictionary": {"p": 0.3, "choose": "top"},

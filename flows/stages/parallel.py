@@ -97,6 +97,15 @@ def _check_aligner(cfg: Config) -> None:
 
         if a.eflomal.priors_path and not exists(a.eflomal.priors_path):
             raise ConfigError(f"parallel.align.eflomal.priors_path not found: {a.eflomal.priors_path}")
+        if a.eflomal.priors_path:
+            from pipelines.parallel.priors import PriorsFileError, check_priors_file
+            from pipelines.remote_files import local_copy
+
+            try:
+                with open(local_copy(a.eflomal.priors_path), encoding="utf-8") as f:
+                    check_priors_file(a.eflomal.priors_path, f)
+            except (PriorsFileError, UnicodeDecodeError) as e:
+                raise ConfigError(f"parallel.align.eflomal.priors_path: {e}") from e
     else:
         path = a.simalign.model_path
         if not path:
@@ -202,5 +211,6 @@ def summarize(cfg: Config, result: dict):
 
     skipped = counters.get("align.dropped.too_long_for_aligner", 0)
     table.caption = (f"mean switched fraction: ALM {mean('alm')}, dict {mean('dict')}; "
-                     f"over the aligner's length limit: {skipped}")
+                     f"over the aligner's length limit: {skipped}; aligned with shared priors: "
+                     f"{counters.get('align.with_priors', 0)} (pass-1 sample {counters.get('align_priors.sample.kept', 0)})")
     return table

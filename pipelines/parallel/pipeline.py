@@ -67,7 +67,7 @@ def build_parallel(p: beam.Pipeline, specs: list[InputSpec], s: ParallelSettings
                                                       target_shard_bytes=s.target_shard_bytes)
 
     read = p | "ReadParallel" >> ReadParallel(specs, s.progress_dir)
-    clean = read["pairs"] | "CleanPairs" >> CleanPairs(s.clean)
+    clean = read["pairs"] | "CleanPairs" >> CleanPairs(s.clean, s.max_group)
     pairs = clean["pairs"]
     aligned = pairs | "AlignWords" >> AlignWords(s.align, s.seed, posixpath.join(out_root, PRODUCTS["align_priors"][0]),
                                                  s.target_shard_bytes, s.progress_dir)

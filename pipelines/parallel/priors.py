@@ -194,3 +194,35 @@ def read_priors_table(paths: list[str]):
         with fs.open_input_file(p) as f:
             tables.append(pq.read_table(f, columns=["kind", "src", "tgt", "value", "count"]))
     return pa.concat_tables(tables)
+
+
+def priors_line_problem(line: str) -> str | None:
+    """What is wrong with one line of an eflomal-makepriors file (None: nothing). eflomal's own reader
+    fails on a bad line with an error that does not say which, so a user's file is checked first."""
+    fields = line.rstrip("\n").split("\t")
+    shapes = {"LEX": 4, "FERF": 4, "FERR": 4, "HMMF": 3, "HMMR": 3}
+    if fields[0] not in shapes:
+        return f"unknown kind {fields[0][:20]!r} (one of {', '.join(KINDS)})"
+    if len(fields) != shapes[fields[0]]:
+        return f"{fields[0]} needs {shapes[fields[0]]} tab-separated fields, found {len(fields)}"
+    try:
+        float(fields[-1])
+        if fields[0] in ("FERF", "FERR", "HMMF", "HMMR"):
+            int(fields[-2])
+    except ValueError:
+        return f"a number is not numeric: {line.strip()[:60]!r}"
+    return None
+
+
+def check_priors_file(path: str, lines: Iterable[str]) -> None:
+    """Raise PriorsFileError naming the first bad line of a user's priors file."""
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        problem = priors_line_problem(line)
+        if problem:
+            raise PriorsFileError(f"{path} line {number}: {problem} — write it in eflomal-makepriors format")
+
+
+class PriorsFileError(ValueError):
+    """A priors file that eflomal could not read."""

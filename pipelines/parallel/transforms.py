@@ -127,34 +127,55 @@ class _CleanDoFn(beam.DoFn):
             yield pair
 
 
-def _dedup(key_pairs):
-    """Keep the pair with the smallest pair_id of each exact-duplicate group; reject the others."""
-    _, group = key_pairs
-    group = sorted(group, key=lambda p: p["pair_id"])
-    inc(STAGE, "pairs.kept")
-    _per_pair(pair_key(group[0]), "kept")
-    yield group[0]
-    for dup in group[1:]:
-        _per_pair(pair_key(dup), "dropped.duplicate")
+def _pair_id(p: dict) -> str:
+    return p["pair_id"]
+
+
+def _dedup(kv):
+    """Keep the pair with the smallest pair_id of each exact-duplicate group; reject the others.
+
+    kv: (dedup key, {"one": [the group's smallest pair_id], "many": its pairs, or — for a pair
+    repeated very often, like "Thank you." — a salted share of them}).
+    """
+    _, joined = kv
+    (keeper,) = joined["one"]
+    kept = False
+    for p in sorted(joined["many"], key=_pair_id):
+        if p["pair_id"] == keeper and not kept:
+            kept = True
+            inc(STAGE, "pairs.kept")
+            _per_pair(pair_key(p), "kept")
+            yield p
+            continue
+        _per_pair(pair_key(p), "dropped.duplicate")
         yield pvalue.TaggedOutput(REJECTS_TAG, drop(
-            STAGE, "pairs", "CleanPairs", "duplicate", source=dup["source"], offset=dup["offset"],
-            record_id=dup["pair_id"], detail=f"duplicate of pair {group[0]['pair_id']}",
-            sample=f"{dup['src_text'][:97]} ||| {dup['tgt_text'][:97]}"))
+            STAGE, "pairs", "CleanPairs", "duplicate", source=p["source"], offset=p["offset"],
+            record_id=p["pair_id"], detail=f"duplicate of pair {keeper}",
+            sample=f"{p['src_text'][:97]} ||| {p['tgt_text'][:97]}"))
 
 
 class CleanPairs(beam.PTransform):
-    """Raw pairs → cleaned, tokenized, deduplicated pairs (main) and rejects."""
+    """Raw pairs → cleaned, tokenized, deduplicated pairs (main) and rejects.
 
-    def __init__(self, settings: CleanSettings):
+    Dedup without hot keys: each group's smallest pair_id is a combiner minimum, joined back to the
+    group's pairs by a SaltedJoin, so a pair repeated a million times is spread over workers.
+    """
+
+    def __init__(self, settings: CleanSettings, max_group: int = 10000):
         super().__init__()
-        self.s = settings
+        self.s, self.max_group = settings, max_group
 
     def expand(self, raw):
         checked = raw | "Check" >> beam.ParDo(_CleanDoFn(self.s)).with_outputs(REJECTS_TAG, main="pairs")
+        keyed = checked.pairs | "KeyByText" >> beam.Map(lambda p: (pair_dedup_key(p), p))
+        keepers = (
+            keyed
+            | "PairIds" >> beam.Map(lambda kv: (kv[0], kv[1]["pair_id"]))
+            | "SmallestId" >> beam.CombinePerKey(min)
+        )
         deduped = (
-            checked.pairs
-            | "KeyByText" >> beam.Map(lambda p: (pair_dedup_key(p), p))
-            | "GroupDuplicates" >> GroupWithSkew(STAGE, "dedup")
+            {"one": keepers, "many": keyed}
+            | "JoinDuplicates" >> SaltedJoin(STAGE, "dedup", self.max_group, salt_of=_pair_id)
             | "KeepFirst" >> beam.FlatMap(_dedup).with_outputs(REJECTS_TAG, main="pairs")
         )
         rejects = (checked[REJECTS_TAG], deduped[REJECTS_TAG]) | "AllRejects" >> beam.Flatten()
