@@ -4,8 +4,8 @@ simalign's `SentenceAligner.get_word_aligns` embeds one pair per forward pass th
 model. Here (1) the encoder is loaded with only the layers up to the one read — a 12-layer model
 read at layer 8 runs 8 layers, two thirds of the work (post-LN encoders: BERT, RoBERTa, XLM-R,
 whose hidden state after layer L does not depend on later layers; other model types run whole);
-(2) the sentences of a chunk are sorted by subword length and padded into batches (at most
-`batch_size` sentences and `max_batch_tokens` padded positions each), so little is padding;
+(2) the distinct sentences of a chunk are sorted by subword length and padded into batches (at
+most `batch_size` sentences and `max_batch_tokens` padded positions each), so little is padding;
 (3) on CUDA the encoder runs in bfloat16 (float16 where bf16 is unsupported) unless `dtype` says
 otherwise. Each sentence's subword vectors are sliced out and the pair's similarity matrix goes
 through simalign's own functions (apply_distortion, get_alignment_matrix, iter_max,
@@ -153,7 +153,13 @@ class BatchedSimAligner:
         return out
 
     def embed(self, sentences: list[list[str]]) -> list[np.ndarray]:
-        """Subword vectors (n_subwords × dim) of each word-tokenized sentence, in input order."""
+        """Subword vectors (n_subwords × dim) of each word-tokenized sentence, in input order. A sentence
+        that occurs several times in the chunk ("Yes." against several translations) is embedded once."""
+        first: dict[tuple[str, ...], int] = {}
+        which = [first.setdefault(tuple(s), len(first)) for s in sentences]
+        if len(first) < len(sentences):
+            distinct = self.embed([list(s) for s in first])
+            return [distinct[k] for k in which]
         out: list[np.ndarray | None] = [None] * len(sentences)
         lengths = [sum(self.n_pieces(w) for w in s) for s in sentences]
         with self.torch.inference_mode():
