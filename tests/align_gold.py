@@ -54,7 +54,7 @@ def _lexicon(spec: GoldSpec, rng: np.random.Generator) -> list[list[tuple[tuple[
     for r in range(spec.vocab):
         # a translation has a similar frequency rank (with noise): frequent words translate to
         # frequent words, and nearby ranks collide now and then (homonyms)
-        def tgt_word() -> str:
+        def tgt_word(r: int = r) -> str:
             return f"t{max(0, int(round(r + rng.normal(0.0, 0.08 * r + 1.0))))}"
 
         first: tuple[str, ...] = (tgt_word(), tgt_word()) if rng.random() < spec.p_two_words else (tgt_word(),)

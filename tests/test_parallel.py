@@ -291,11 +291,10 @@ def test_stage_end_to_end_products_rejects_and_reruns(tmp_path):
 def test_salted_join_spreads_a_hot_key_and_loses_nothing():
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.testing.util import assert_that, equal_to
 
     from pipelines.counters import metrics_by_name
     from pipelines.parallel.hotkeys import SaltedJoin
-
-    from apache_beam.testing.util import assert_that, equal_to
 
     many = [("the", f"s{k}") for k in range(500)] + [("haus", "s1"), ("haus", "s2")]
     one = [("the", "der"), ("haus", "house"), ("baum", "tree")]

@@ -18,6 +18,16 @@ from apache_beam import pvalue
 from pipelines.counters import REJECTS_TAG, drop, inc
 from pipelines.ids import stable_id
 from pipelines.parallel.align import AlignSettings, chunk_of, chunk_seed, make_aligner, pair_key
+from pipelines.parallel.alm import AlmSettings, alm_samples
+from pipelines.parallel.clean import CleanSettings, check_lid, check_pair, pair_dedup_key, prepare_pair
+from pipelines.parallel.dictcs import (
+    DictSettings,
+    best_candidates,
+    dict_samples,
+    matrix_sentences,
+    occurrences,
+    translations,
+)
 from pipelines.parallel.hotkeys import CoGroupWithSkew, GroupWithSkew, SaltedJoin
 from pipelines.parallel.priors import (
     AlignPlan,
@@ -30,19 +40,9 @@ from pipelines.parallel.priors import (
     read_priors_table,
     sample_chunk_of,
 )
-from pipelines.parallel.alm import AlmSettings, alm_samples
-from pipelines.parallel.clean import CleanSettings, check_lid, check_pair, pair_dedup_key, prepare_pair
-from pipelines.parallel.dictcs import (
-    DictSettings,
-    best_candidates,
-    dict_samples,
-    matrix_sentences,
-    occurrences,
-    translations,
-)
 from pipelines.parallel.readers import InputSpec, read_input
-from pipelines.progress import counted, mark_done, mark_planned
 from pipelines.parallel.tokenize import is_word
+from pipelines.progress import counted, mark_done, mark_planned
 from pipelines.shards import DEFAULT_TARGET_SHARD_BYTES, WriteShards
 from schemas.parallel import ALIGN_PRIORS
 
@@ -201,7 +201,7 @@ class _AlignSampleDoFn(beam.DoFn):
 
         (key, index), members = chunk
         ok = []
-        for pair_id, src, tgt in sorted(members):
+        for _pair_id, src, tgt in sorted(members):  # by pair_id: a fixed order
             inc(STAGE, "align_priors.sample.read")
             if self.aligner.over_limit(src, tgt):
                 inc(STAGE, "align_priors.sample.dropped.too_long_for_aligner")  # pass 2 rejects it with a row
