@@ -1,7 +1,7 @@
 """The `build_corpus` Prefect flow: the enabled stages as a DAG of Prefect tasks.
 
 Each stage module may declare `UPSTREAM_STAGES`, the stages whose outputs it reads (none: a source
-stage). The flow submits every enabled stage at once through Prefect's task runner, each waiting
+stage; see flows/stage_dag.py). The flow submits every enabled stage at once through Prefect's task runner, each waiting
 only for its enabled upstream stages: mono, wiki and parallel run at the same time, the tokenizer
 after them, encode after the tokenizer, train after encode. Stages are joined by their outputs on
 disk, so each task gets the whole config and reads what its upstream stages committed; an
@@ -18,9 +18,7 @@ partition, shuffle bytes); the flow writes OUT/report.html and links it as an ar
 
 from __future__ import annotations
 
-import importlib
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -29,80 +27,19 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.config import STAGE_ORDER, Config, ConfigError
 from flows.retries import retry_transient
+from flows.stage_dag import (  # re-exported: the CLI, commands and tests import them from here
+    StagePlan,
+    describe_plan,
+    enabled_stages,
+    forced_stages,
+    plan_stages,
+    share_workers,
+    stage_module,
+    upstream_stages,
+)
 
-
-def stage_module(stage: str):
-    return importlib.import_module(f"flows.stages.{stage}")
-
-
-def upstream_stages(stage: str) -> tuple[str, ...]:
-    """The stages whose outputs `stage` reads, as its module declares them (none: a source stage)."""
-    return tuple(getattr(stage_module(stage), "UPSTREAM_STAGES", ()))
-
-
-# Stages whose work is not shared out as local Beam workers (the trainer has its own train.nproc).
-NOT_SHARED = ("train",)
-
-
-@dataclass
-class StagePlan:
-    stage: str
-    upstream: list[str]  # enabled stages it waits for
-    forced: bool
-    wave: int  # 0 = starts at once; n = after a stage of wave n - 1
-    workers: int  # local runner: Beam workers of this stage (1 = in-process, in a thread)
-
-
-def share_workers(total: int, stages: list[str]) -> dict[str, int]:
-    """Split `total` local workers among stages running at the same time: each gets total // n, the
-    first ones one more while the remainder lasts; never less than 1 (a share of 1 runs Beam's
-    in-process runner in a thread of the driver, so with fewer workers than stages they still all
-    run at once, sharing the driver process)."""
-    if not stages:
-        return {}
-    base, extra = divmod(total, len(stages))
-    return {s: max(1, base + (1 if i < extra else 0)) for i, s in enumerate(stages)}
-
-
-def plan_stages(cfg: Config, force: list[str] | None = None) -> list[StagePlan]:
-    """The DAG of the enabled stages: who waits for whom, which are forced, and the worker shares."""
-    stages = enabled_stages(cfg)
-    forced = forced_stages(stages, force)
-    plans: list[StagePlan] = []
-    wave: dict[str, int] = {}
-    for i, stage in enumerate(stages):
-        if cfg.orchestration.concurrent_stages:
-            upstream = [u for u in upstream_stages(stage) if u in stages]
-        else:  # one at a time, in order
-            upstream = stages[i - 1:i]
-        wave[stage] = 1 + max((wave[u] for u in upstream), default=-1)
-        plans.append(StagePlan(stage, upstream, forced[stage], wave[stage], cfg.runner.workers))
-    if cfg.runner.kind == "local":
-        for w in sorted(set(wave.values())):
-            together = [p.stage for p in plans if p.wave == w and p.stage not in NOT_SHARED]
-            shares = share_workers(cfg.runner.workers, together)
-            for p in plans:
-                p.workers = shares.get(p.stage, p.workers)
-    return plans
-
-
-def describe_plan(cfg: Config, plans: list[StagePlan]) -> list[str]:
-    """Log lines saying what runs at once, what waits for what, and how workers are shared."""
-    lines = []
-    for w in sorted({p.wave for p in plans}):
-        group = [p for p in plans if p.wave == w]
-        names = ", ".join(p.stage for p in group)
-        after = [s for s in STAGE_ORDER if any(s in p.upstream for p in group)]
-        when = "at once" if w == 0 else f"after {', '.join(after)}"
-        lines.append(f"wave {w + 1}: {names} ({when})")
-        shared = [p for p in group if p.stage not in NOT_SHARED]
-        if cfg.runner.kind == "local" and len(shared) > 1:
-            shares = ", ".join(f"{p.stage} {p.workers}" for p in shared)
-            lines.append(f"  local runner: runner.workers={cfg.runner.workers} shared by {len(shared)} stages "
-                         f"running at once: {shares} (a share of 1 runs in-process, in a thread of this process)")
-    if not cfg.orchestration.concurrent_stages:
-        lines.append("one stage at a time (orchestration.concurrent_stages: false)")
-    return lines
+__all__ = ["StagePlan", "build_corpus", "describe_plan", "enabled_stages", "forced_stages", "plan_stages",
+           "share_workers", "stage_module", "upstream_stages"]
 
 
 def _stage_result(report, products: bool = True) -> dict:
@@ -120,12 +57,18 @@ def publish_summary(cfg: Config, stage: str, result: dict) -> None:
 
     from flows.stage_summary import stage_markdown
 
+    # The stage is committed by now: a summary that cannot be built is a warning, never a failed stage.
     try:
         table = stage_module(stage).summarize(cfg, result)
-    except (OSError, ValueError, KeyError) as e:  # a summary that cannot be read must not fail the stage
+    except Exception as e:  # noqa: BLE001 — reported, and the artifact still gets the counters
         get_run_logger().warning(f"[{stage}] summary table not built: {type(e).__name__}: {e}")
         table = None
-    create_markdown_artifact(markdown=stage_markdown(stage, result, table), key=f"{stage}-summary",
+    try:
+        markdown = stage_markdown(stage, result, table)
+    except Exception as e:  # noqa: BLE001
+        get_run_logger().warning(f"[{stage}] summary table not converted: {type(e).__name__}: {e}")
+        markdown = stage_markdown(stage, result, None)
+    create_markdown_artifact(markdown=markdown, key=f"{stage}-summary",
                              description=f"xlcorpus stage {stage}: kept/dropped, partitions, shuffles")
 
 
@@ -144,10 +87,6 @@ def run_stage_task(stage: str, config: dict, force: bool = False, workers: int |
     result = {**_stage_result(report), "started": started, "finished": time.time()}
     publish_summary(cfg, stage, result)
     return result
-
-
-def enabled_stages(cfg: Config) -> list[str]:
-    return [s for s in STAGE_ORDER if s in cfg.stages and stage_module(s).enabled(cfg)]
 
 
 def resolve_config(config: dict | None, config_path: str | None, overrides: dict[str, Any] | None) -> Config:
@@ -236,20 +175,6 @@ def _link_report(cfg: Config, logger) -> None:
     create_link_artifact(link=target.as_uri(), link_text="HTML report of the build", key="build-report",
                          description=f"xlcorpus report of {cfg.out}")
     logger.info(f"report: {target}")
-
-
-def forced_stages(stages: list[str], force: list[str] | None) -> dict[str, bool]:
-    """stage → whether it is forced: a named stage and every stage that (transitively) reads its
-    outputs; 'all' forces every stage."""
-    force_set = set(force or [])
-    unknown = force_set - set(STAGE_ORDER) - {"all"}
-    if unknown:
-        raise ConfigError(f"--force names unknown stage(s) {sorted(unknown)}: choose from {', '.join(STAGE_ORDER)}, all")
-    out: dict[str, bool] = {}
-    for stage in stages:  # STAGE_ORDER is a topological order of the DAG
-        out[stage] = ("all" in force_set or stage in force_set
-                      or any(out.get(u, False) for u in upstream_stages(stage)))
-    return out
 
 
 def preflight(cfg: Config) -> None:

@@ -16,6 +16,7 @@ large file among small ones does not make the estimate jump.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import posixpath
@@ -185,7 +186,11 @@ class ProgressWatcher:
     def start(self) -> ProgressWatcher:
         self._t0 = time.monotonic()
         self._emit(self._snap())
-        self._thread = threading.Thread(target=self._loop, name=f"progress-{self.stage}", daemon=True)
+        # The thread runs in a copy of this context: Prefect's settings (the API URL of the CLI's server)
+        # and the task run the log lines belong to live in context variables, which threads do not inherit.
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(target=context.run, args=(self._loop,), name=f"progress-{self.stage}",
+                                        daemon=True)
         self._thread.start()
         return self
 

@@ -9,9 +9,12 @@
 
 from __future__ import annotations
 
+import os
+
 from flows.report.collect import counters_by_unit
 
 MAX_REASONS_IN_LINE = 4
+MAX_PLAIN_COUNTERS = 6
 
 
 def _mb(n: int) -> str:
@@ -34,8 +37,10 @@ def summary_line(counters: dict[str, int]) -> str:
     shuffled = shuffle_bytes(counters)
     if shuffled:
         parts.append(f"shuffles {_mb(shuffled)}")
-    if not parts:
-        parts.append(f"{len(counters)} counters")
+    if not parts:  # a stage without read/kept units (tokenizer vocab, train): its first counters
+        shown = [f"{k} {v:,}" for k, v in sorted(counters.items())[:MAX_PLAIN_COUNTERS]]
+        more = len(counters) - len(shown)
+        parts.append(", ".join(shown) + (f", +{more} more" if more > 0 else "") if shown else "no counters")
     return "; ".join(parts)
 
 
@@ -63,6 +68,25 @@ def table_markdown(table) -> str:
     for i in range(rows):
         lines.append("| " + " | ".join(_cell(c[i]) if i < len(c) else "" for c in columns) + " |")
     return "\n".join(lines)
+
+
+def renderable_markdown(obj) -> str:
+    """What a stage's `summarize` returns — a rich Table, a Group of them, or any other renderable —
+    as markdown (tables as tables, anything else as its plain text in a code block)."""
+    from rich.console import Console, Group
+    from rich.table import Table
+
+    if isinstance(obj, Table):
+        return table_markdown(obj)
+    if isinstance(obj, Group):
+        return "\n\n".join(renderable_markdown(r) for r in obj.renderables)
+    console = Console(width=120, record=True, file=open(os.devnull, "w"))  # noqa: SIM115 — closed below
+    try:
+        console.print(obj)
+        text = console.export_text()
+    finally:
+        console.file.close()
+    return "```text\n" + text.rstrip() + "\n```"
 
 
 def counters_markdown(counters: dict[str, int]) -> str:
@@ -109,7 +133,7 @@ def stage_markdown(stage: str, result: dict, summary_table=None) -> str:
     counters = result.get("counters", {})
     blocks = [head]
     if summary_table is not None:
-        blocks.append(table_markdown(summary_table))
+        blocks.append(renderable_markdown(summary_table))
     blocks += [counters_markdown(counters), partitions_markdown(result.get("products", {})),
                shuffles_markdown(counters)]
     return "\n\n".join(b for b in blocks if b) + "\n"

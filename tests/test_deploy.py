@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import psutil
-import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +59,24 @@ def _wait_gone(pid: int, seconds: float) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+def test_cli_build_talks_to_its_one_server_and_logs_progress(tmp_path):
+    """Progress lines are logged from a watcher thread; they must go to the CLI's server. (Prefect's
+    settings live in context variables, which a plain thread does not see: Prefect's log worker would
+    then start a second, unmanaged server of its own — and say so — when it sends them.)"""
+    cfg = _config(tmp_path, n_docs=60)
+    data = yaml.safe_load(cfg.read_text())
+    data["orchestration"]["progress_log_seconds"] = 0.1
+    cfg.write_text(yaml.safe_dump(data))
+    proc = subprocess.run([sys.executable, "-m", "flows.cli", "build", "--config", str(cfg)], cwd=ROOT, env=_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("Prefect: temporary server on") == 1
+    assert "Starting temporary server" not in proc.stderr, proc.stderr  # Prefect's own server never started
+    progress = [ln for ln in proc.stderr.splitlines() if "Task run 'mono' - [mono] " in ln and " files (" in ln]
+    assert progress and "records/s" in progress[0], proc.stderr
+    assert "[mono] done in" in proc.stderr and "docs " in proc.stderr.split("[mono] done in", 1)[1]
 
 
 def test_temporary_server_does_not_outlive_a_killed_cli(tmp_path):

@@ -348,3 +348,18 @@ def test_transient_runner_failure_is_retried_per_policy(tmp_path):
         state.result()
     tasks, _ = _flow_run(state.state_details.flow_run_id)
     assert tasks["mono"].run_count == 2  # the first try + one retry
+
+
+def test_stage_markdown_takes_any_summary_renderable():
+    """train's summary is a Group (tables and a note): each table stays a table, text stays text."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="train: held-out eval")
+    table.add_column("objective")
+    table.add_row("mlm")
+    md = stage_markdown("train", {"counters": {"steps.completed": 300}}, Group(table, Text("5% held out")))
+    assert "#### train: held-out eval\n\n| objective |\n|---|\n| mlm |" in md
+    assert "```text\n5% held out\n```" in md
+    assert summary_line({"steps.completed": 300, "tokens.trained": 12345}) == "steps.completed 300, tokens.trained 12,345"

@@ -16,13 +16,17 @@ import typer
 def _run_one(stage: str, config: Path | None, out: str | None, workers: int | None, force: bool,
              sets: list[str]) -> None:
     from flows.build_corpus import stage_module
-    from flows.cli import console, guarded, load, parse_sets
+    from flows.cli import console, err_console, guarded, load, parse_sets
+    from flows.progress import progress_display, reporting
 
     overrides = {"out": out, "runner.workers": workers}
     overrides.update(parse_sets(sets))
     cfg = load(config, overrides)
     module = stage_module(stage)
-    report = guarded(module.run, cfg, force=force, log_fn=lambda m: console.print(m, highlight=False))
+    say = lambda m: console.print(m, highlight=False)  # noqa: E731
+    # live progress as in a build: a bar on a terminal, a log line at most every progress_log_seconds
+    with progress_display(err_console), reporting(say, cfg.orchestration.progress_log_seconds):
+        report = guarded(module.run, cfg, force=force, log_fn=say)
     table = module.summarize(cfg, {"stage": stage, "skipped": report.skipped, "seconds": report.seconds,
                                    "counters": report.counters, "key": report.key})
     if table is not None:
