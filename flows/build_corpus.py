@@ -132,6 +132,10 @@ def build_corpus(config: dict | None = None, force: list[str] | None = None, con
     for line in describe_plan(cfg, plans):
         logger.info(line)
     conf = cfg.model_dump(mode="json")
+    from flows.stage_runner import code_version
+
+    for p in plans:  # computed here, once, before the stages' threads start (it parses source with ast)
+        code_version(p.stage)
     futures = {}
     for p in plans:
         policy = cfg.orchestration.retry_for(p.stage)

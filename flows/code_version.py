@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import threading
 from pathlib import Path
 
 # Packages whose modules are part of a stage's code version when the stage imports them.
@@ -38,7 +39,9 @@ def _imported_modules(source: str, module: str, is_package: bool) -> set[str]:
     """Dotted names a module's source imports: `import a.b`, `from a import b` (b may be a module)."""
     package = module if is_package else module.rpartition(".")[0]
     names: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
+    with _PARSE_LOCK:  # CPython 3.11's parser is not safe in concurrent threads (stages run at once)
+        tree = ast.parse(source)
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -51,6 +54,9 @@ def _imported_modules(source: str, module: str, is_package: bool) -> set[str]:
             names.add(target)
             names.update(f"{target}.{alias.name}" for alias in node.names)
     return names
+
+
+_PARSE_LOCK = threading.Lock()
 
 
 def stage_modules(stage_module: str, root: Path = PROJECT_ROOT) -> dict[str, Path]:

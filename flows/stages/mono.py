@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 
 from flows.config import Config, ConfigError
+from flows.fingerprints import total_size
 from flows.stage_runner import (
     Product,
     StageReport,
@@ -118,9 +119,11 @@ def run(cfg: Config, force: bool = False, log_fn=None) -> StageReport:
         params = make_params(cfg, inputs, staging_root, plan.directory)
         return run_beam(cfg, STAGE, lambda p: build_mono(p, params), progress=plan)
 
-    return run_stage(cfg, STAGE, section, fingerprints,
-                     [Product(DOCUMENTS_DIR, DOCUMENTS), Product(REJECTS_DIR, REJECTS)], body,
-                     force=force, log_fn=log_fn)
+    # Every kept document is a row of documents/, every dropped one a row of rejects/mono/.
+    products = [Product(DOCUMENTS_DIR, DOCUMENTS, rows_from=("docs.kept",)),
+                Product(REJECTS_DIR, REJECTS, rows_from=("docs.dropped.*",))]
+    return run_stage(cfg, STAGE, section, fingerprints, products, body, force=force, log_fn=log_fn,
+                     input_bytes=total_size(path for path, _ in inputs))
 
 
 # ------------------------------------------------------------------------------------------ summary
