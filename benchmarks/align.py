@@ -12,7 +12,7 @@
    same pairs, one torch thread each; the links must be identical. On CUDA (when present) also the
    bf16 path, with its agreement to the float32 links.
 
-Run: python benchmarks/align.py [--quick]   (full: ~10 min on 2 cores; --quick: ~2 min)
+Run: python benchmarks/align.py [--quick]   (full: ~8 min on a quiet 2-core machine; --quick: ~1.5 min)
 """
 
 from __future__ import annotations
@@ -38,10 +38,35 @@ def _cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _peak_rss_mb() -> tuple[float, float]:
-    """(this process, largest child) peak RSS in MiB (ru_maxrss is KiB on Linux)."""
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+class PeakRss:
+    """Peak RSS while a block runs, sampled every 0.1 s: of this process and of its largest eflomal
+    run. ru_maxrss cannot tell the latter: a child's counts its parent's pages until it execs."""
+
+    def __enter__(self):
+        import threading
+
+        import psutil
+
+        self.me, self.child, self._stop = 0, 0, threading.Event()
+        proc = psutil.Process()
+
+        def sample():
+            while not self._stop.wait(0.1):
+                try:
+                    self.me = max(self.me, proc.memory_info().rss)
+                    for c in proc.children(recursive=True):
+                        if c.name() == "eflomal":  # not a child caught between fork and exec (the parent's pages)
+                            self.child = max(self.child, c.memory_info().rss)
+                except psutil.Error:  # a child that ended between listing and reading
+                    pass
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
 
 
 def _records(corpus) -> list[dict]:
@@ -89,11 +114,12 @@ def bench_aer(n_pairs: int, chunks: list[int], quarter_sample: bool) -> None:
     print(f"gold set: {n_pairs} pairs, {n_tokens} source tokens, {len({w for s, _ in corpus.pairs for w in s})} "
           f"source types (Zipfian), {sum(len(g) for g in corpus.gold)} planted links")
     base = AlignSettings(aligner="eflomal")
-    rows = []
+    rows, peaks = [], []
 
     def run(label: str, chunk: int, priors: PriorsSettings):
-        with tempfile.TemporaryDirectory(prefix="xlcorpus-bench-align-") as work:
+        with tempfile.TemporaryDirectory(prefix="xlcorpus-bench-align-") as work, PeakRss() as rss:
             links, counters, wall, cpu = run_align_words(records, replace(base, chunk_size=chunk, priors=priors), work)
+        peaks.append((label, chunk, rss.me, rss.child))
         value = aer([links[i] for i in ids], [gold[i] for i in ids])
         with_priors = counters.get("align.with_priors", 0)
         sample = counters.get("align_priors.sample.kept", 0)
@@ -128,8 +154,9 @@ def bench_aer(n_pairs: int, chunks: list[int], quarter_sample: bool) -> None:
         a, b = by[("no priors", c)], by[("priors (default sample)", c)]
         print(f"cost of priors at {c}-pair chunks: {b[6] / a[6]:.2f}x the CPU seconds of the one-pass run "
               f"(pass 1 on {b[4]} pairs + pass 2 with priors); AER {a[2]:.4f} -> {b[2]:.4f}")
-    me, child = _peak_rss_mb()
-    print(f"peak RSS: this process (Beam runner + Python) {me:.0f} MiB, largest eflomal run {child:.0f} MiB")
+    print("peak RSS (MiB): this process (Beam's in-process runner holds every shuffle) / largest eflomal run")
+    for label, chunk, me, child in peaks:
+        print(f"  {label:<28} chunk {chunk:>6}: {me / 2**20:6.0f} / {child / 2**20:5.0f}")
 
 
 def bench_simalign(n_pairs: int, layers: int, hidden: int, heads: int, layer: int, batch_size: int) -> None:
@@ -167,6 +194,16 @@ def bench_simalign(n_pairs: int, layers: int, hidden: int, heads: int, layer: in
         print(f"xlcorpus simalign (cut after layer {layer}: runs {ours.impl.layers_run} of {layers} layers; "
               f"length-sorted batches of ≤ {batch_size}): {len(pairs) / dt:7.1f} pairs/s  ratio to baseline "
               f"{base / dt:.2f}x  (links identical: yes)")
+        # Not the target's path (its links are not simalign's exactly): bf16 on this CPU, for scale.
+        bf16 = SimAligner(SimAlignParams(model_path=tmp, layer=layer, method="inter", batch_size=batch_size,
+                                         dtype="bfloat16"))
+        bf16.align(pairs[:4], seed=0)
+        t0 = time.perf_counter()
+        low = bf16.align(pairs, seed=0)
+        b = time.perf_counter() - t0
+        same = sum(x == y for x, y in zip(low, per_pair, strict=True))
+        print(f"  (for scale: the same in bfloat16 on this CPU, dtype: bfloat16: {len(pairs) / b:7.1f} pairs/s, "
+              f"{base / b:.2f}x; pairs with links identical to float32: {same}/{len(pairs)})")
         if torch.cuda.is_available():
             gpu = SimAligner(SimAlignParams(model_path=tmp, layer=layer, method="inter", batch_size=128,
                                             device="cuda", dtype="auto"))
