@@ -40,6 +40,17 @@ def split_by_range(keys: np.ndarray, n_ranges: int, *columns: np.ndarray):
         yield (int(r[rows[0]]), keys[rows], *(c[rows] for c in columns))
 
 
+def repeated_rows(keys: np.ndarray) -> np.ndarray:
+    """Rows of `keys` whose key occurs more than once, grouped by key (keys in sorted order)."""
+    order = np.argsort(keys, kind="stable")
+    ks = keys[order]
+    same_next = ks[1:] == ks[:-1]
+    multi = np.zeros(ks.size, dtype=bool)
+    multi[1:] |= same_next
+    multi[:-1] |= same_next
+    return order[multi]
+
+
 def pack(a: np.ndarray) -> bytes:
     """A 1-d array as raw little-endian bytes (Beam's coder writes bytes with a length prefix only,
     where a pickled array costs ~150 bytes of header)."""

@@ -96,6 +96,10 @@ class WriteShards(beam.PTransform):
     batched: the input elements are *lists* of records (e.g. the mono stage's batches). They travel
     as one element per (batch, shard) instead of one per record, which saves the runner's
     per-element cost; the files written are the same as for the records one by one.
+    stage: the stage whose counters record this writer's shuffle (``shuffle.<shuffle_name>.bytes``,
+    by default ``write_<product folder name>``):
+    records cross one GroupByKey (by shard) to be sorted into their files. The mono stage, whose
+    records are documents, writes its shards without it (pipelines.pieces).
     """
 
     def __init__(
@@ -109,9 +113,13 @@ class WriteShards(beam.PTransform):
         compression: str | None = None,
         label: str | None = None,
         batched: bool = False,
+        stage: str | None = None,
+        shuffle_name: str | None = None,
     ):
         super().__init__(label)
         self.batched = batched
+        self.stage = stage
+        self.shuffle_name = shuffle_name or "write_" + posixpath.basename(product_dir.rstrip("/"))
         self.product_dir = product_dir
         self.schema = schema
         self.partition_fn = partition_fn
@@ -124,6 +132,13 @@ class WriteShards(beam.PTransform):
         # One code path: single records travel as one-record batches (same files, see tests/test_core.py).
         batches = records if self.batched else records | "AsBatches" >> beam.Map(lambda r: [r])
         return self._expand_batched(batches)
+
+    def _group(self):
+        if self.stage is None:
+            return beam.GroupByKey()
+        from pipelines.shuffle import CountedGroupByKey
+
+        return CountedGroupByKey(self.stage, self.shuffle_name)
 
     def _expand_batched(self, batches):
         partition_fn, id_field, target = self.partition_fn, self.id_field, self.target
@@ -146,7 +161,7 @@ class WriteShards(beam.PTransform):
         return (
             keyed
             | "AssignShard" >> beam.FlatMap(assign, counts=beam.pvalue.AsDict(shard_counts))
-            | "GroupShard" >> beam.GroupByKey()
+            | "GroupShard" >> self._group()
             | "Write"
             >> beam.MapTuple(
                 lambda key, parts: write_shard(

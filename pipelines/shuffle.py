@@ -17,7 +17,8 @@ from apache_beam.coders import FastPrimitivesCoder
 from pipelines.counters import inc
 from pipelines.shuffle_counters import PREFIX, shuffle_bytes, shuffle_table
 
-__all__ = ["CountedCoGroupByKey", "CountedGroupByKey", "encoded_size", "shuffle_bytes", "shuffle_table"]
+__all__ = ["CountedCoGroupByKey", "CountedDistinct", "CountedGroupByKey", "encoded_size", "shuffle_bytes",
+           "shuffle_table"]
 _CODER = FastPrimitivesCoder()
 
 
@@ -76,3 +77,26 @@ class CountedCoGroupByKey(beam.PTransform):
             for tag, pc in sorted(pcolls.items())
         }
         return counted | "CoGroupByKey" >> beam.CoGroupByKey()
+
+
+def _nothing(_values) -> None:
+    return None
+
+
+class CountedDistinct(beam.PTransform):
+    """`beam.Distinct()` whose input is counted as ``shuffle.<name>.*``; combined per key before the
+    shuffle (combiner lifting), so a frequent value is not a hot key. The count is taken before that
+    combining: an upper bound of what crosses, the same on every runner."""
+
+    def __init__(self, stage: str, name: str, label: str | None = None):
+        super().__init__(label)
+        self.stage, self.name = stage, name
+
+    def expand(self, pcoll):
+        return (
+            pcoll
+            | "KeyOnly" >> beam.Map(lambda x: (x, None))
+            | "CountShuffleBytes" >> beam.ParDo(_CountBytes(self.stage, self.name))
+            | "Combine" >> beam.CombinePerKey(_nothing)
+            | "Keys" >> beam.Keys()
+        )

@@ -241,4 +241,4 @@ def build_encode(
             stage=STAGE, shuffle_name=f"tokens_{obj}")
     _ = results[REJECTS_TAG] | "WriteRejects" >> WriteShards(
         rejects_dir, REJECTS, lambda r: r["reason"], "reject_id", target_shard_bytes=target_shard_bytes,
-        fmt="parquet")
+        fmt="parquet", stage=STAGE, shuffle_name="write_rejects")

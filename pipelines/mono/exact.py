@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from pipelines.mono.chunks import id_from_halves
-from pipelines.ranges import pack, split_by_range, unpack
+from pipelines.ranges import pack, repeated_rows, split_by_range, unpack
 
 U64 = np.uint64
 ORDER_COLUMNS = 5  # hi, lo, line, chunk_id, index
@@ -84,13 +84,7 @@ def contested(parts: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]
         return
     keys = np.concatenate([unpack(b, U64) for _, b in parts])
     owner = np.repeat(np.arange(len(parts)), [len(b) // 8 for _, b in parts])
-    order = np.argsort(keys, kind="stable")
-    ks = keys[order]
-    same_next = ks[1:] == ks[:-1]
-    multi = np.zeros(ks.size, dtype=bool)
-    multi[1:] |= same_next
-    multi[:-1] |= same_next
-    rows = order[multi]
+    rows = repeated_rows(keys)  # each chunk sent its keys once: repeated = held by two chunks or more
     if not rows.size:
         return
     rows = rows[np.argsort(owner[rows], kind="stable")]

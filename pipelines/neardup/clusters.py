@@ -29,7 +29,7 @@ from pipelines.counters import inc
 from pipelines.neardup.minhash import SIG, band_hashes, estimated_jaccard, exact_jaccard, signatures
 from pipelines.neardup.params import NearDupParams
 from pipelines.neardup.shingles import U64, batch_shingle_hashes, mix64
-from pipelines.ranges import pack, split_by_range, unpack
+from pipelines.ranges import pack, repeated_rows, split_by_range, unpack
 from pipelines.shuffle import CountedCoGroupByKey, CountedGroupByKey
 
 Node = tuple[int, str, object, int]  # (−len(text), doc_id, unit, index): smallest = the document kept
@@ -87,14 +87,8 @@ def collided(parts: Iterable[tuple]) -> Iterator[tuple[object, tuple[int, int]]]
     keys = np.concatenate([unpack(k, U64) for _, k, _ in parts])
     idx = np.concatenate([unpack(i, np.uint32) for _, _, i in parts])
     owner = np.repeat(np.arange(len(parts)), [len(k) // 8 for _, k, _ in parts])
-    order = np.argsort(keys, kind="stable")
-    ks = keys[order]
-    same = ks[1:] == ks[:-1]
-    multi = np.zeros(ks.size, dtype=bool)
-    multi[1:] |= same
-    multi[:-1] |= same
     signed = keys.view(np.int64)  # Beam's int coder takes signed 64-bit keys
-    for row in order[multi].tolist():
+    for row in repeated_rows(keys).tolist():
         yield parts[owner[row]][0], (int(signed[row]), int(idx[row]))
 
 

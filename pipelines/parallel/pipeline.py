@@ -15,6 +15,7 @@ from pipelines.parallel.clean import CleanSettings
 from pipelines.parallel.dictcs import DictSettings
 from pipelines.parallel.readers import InputSpec
 from pipelines.parallel.transforms import (
+    STAGE,
     AlignWords,
     BuildLexicon,
     CleanPairs,
@@ -64,7 +65,8 @@ def build_parallel(p: beam.Pipeline, specs: list[InputSpec], s: ParallelSettings
     def write(name: str, pcoll, partition_fn):
         rel, schema, id_field = PRODUCTS[name]
         return pcoll | f"Write_{name}" >> WriteShards(posixpath.join(out_root, rel), schema, partition_fn, id_field,
-                                                      target_shard_bytes=s.target_shard_bytes)
+                                                      target_shard_bytes=s.target_shard_bytes, stage=STAGE,
+                                                      shuffle_name=f"write_{name}")
 
     read = p | "ReadParallel" >> ReadParallel(specs, s.progress_dir)
     clean = read["pairs"] | "CleanPairs" >> CleanPairs(s.clean, s.max_group)

@@ -334,7 +334,7 @@ class AlignWords(beam.PTransform):
         if s.builds_priors:
             rows = pairs | "BuildPriors" >> BuildAlignPriors(s, self.seed, plans)
             written = rows | "WritePriors" >> WriteShards(self.priors_dir, ALIGN_PRIORS, pair_key, "entry_id",
-                                                          target_shard_bytes=self.shard_bytes)
+                                                          target_shard_bytes=self.shard_bytes, stage=STAGE)
             files = written | "PriorFiles" >> beam.Map(lambda d: (d["partition"], d["path"]))
             digests = (
                 rows

@@ -10,6 +10,7 @@ import apache_beam as beam
 from pipelines.shards import DEFAULT_TARGET_SHARD_BYTES, WriteShards
 from pipelines.wiki.sentences import FilterOptions
 from pipelines.wiki.transforms import (
+    STAGE,
     FilterSentences,
     MakeEntityCodeSwitch,
     ReadWikidataDump,
@@ -66,18 +67,18 @@ def build(pipeline: beam.Pipeline, params: WikiParams, out_root: str) -> None:
         joined
         | "EntitySentence" >> beam.Map(lambda j: j["sentence"])
         | "WriteEntitySentences" >> WriteShards(posixpath.join(out_root, ENTITY_SENTENCES_DIR), ENTITY_SENTENCES,
-                                                lambda r: r["lang"], "sent_id", size)
+                                                lambda r: r["lang"], "sent_id", size, stage=STAGE)
     )
     _ = (
         joined
         | "MakeEntityCodeSwitch" >> MakeEntityCodeSwitch(params.source_lang, params.targets,
                                                          params.max_languages, params.seed)
         | "WriteCodeSwitch" >> WriteShards(posixpath.join(out_root, CODESWITCH_DIR), CODESWITCH, cs_partition,
-                                           "cs_id", size)
+                                           "cs_id", size, stage=STAGE)
     )
     _ = (
         (wiki["rejects"], filtered["rejects"], wikidata["rejects"])
         | "AllRejects" >> beam.Flatten()
         | "WriteRejects" >> WriteShards(posixpath.join(out_root, REJECTS_DIR), REJECTS, lambda r: r["reason"],
-                                        "reject_id", size)
+                                        "reject_id", size, stage=STAGE, shuffle_name="write_rejects")
     )

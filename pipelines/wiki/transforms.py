@@ -13,6 +13,7 @@ from apache_beam import pvalue
 from pipelines.counters import drop, inc
 from pipelines.ids import stable_id
 from pipelines.progress import counted, planned, unit_of
+from pipelines.shuffle import CountedCoGroupByKey, CountedDistinct
 from pipelines.wiki.codeswitch import LinkedAnchor, make_entitycs
 from pipelines.wiki.dump import DumpError, Page, file_size, iter_stream_ranges, read_pages, read_stream_pages
 from pipelines.wiki.langs import project_labels
@@ -342,25 +343,27 @@ class ResolveEntities(beam.PTransform):
         occ = sentences | "AnchorOccurrences" >> beam.FlatMap(
             lambda s: [(a["title"], (s["sent_id"], i)) for i, a in enumerate(s["anchors"])]
         )
-        titles = occ | "Titles" >> beam.Keys() | "DistinctTitles" >> beam.Distinct()
+        titles = occ | "Titles" >> beam.Keys() | "DistinctTitles" >> CountedDistinct(STAGE, "titles")
         targets = (
             {"want": titles | "KeyTitles" >> beam.Map(lambda t: (t, t)), "redirect": redirects}
-            | "JoinRedirects" >> beam.CoGroupByKey()
+            | "JoinRedirects" >> CountedCoGroupByKey(STAGE, "redirects")
             | "FollowRedirect" >> beam.FlatMap(_follow_redirect)
         )
         resolved = (
             {"want": targets, "entity": entities}
-            | "JoinSitelinks" >> beam.CoGroupByKey()
+            | "JoinSitelinks" >> CountedCoGroupByKey(STAGE, "sitelinks")
             | "AttachEntity" >> beam.FlatMap(_attach_entity)
         )
         per_sentence = (
             {"occ": occ, "entity": resolved}
-            | "JoinOccurrences" >> beam.CoGroupByKey()
+            | "JoinOccurrences" >> CountedCoGroupByKey(STAGE, "occurrences")
             | "BySentence" >> beam.FlatMap(_occurrences_by_sentence)
         )
+        # The one join that carries text: a sentence meets its resolved anchors (one sentence per key,
+        # so no key is hot); the EntityCS samples are built from both.
         return (
             {"sentence": sentences | "KeySentences" >> beam.Map(lambda s: (s["sent_id"], s)), "anchor": per_sentence}
-            | "JoinSentences" >> beam.CoGroupByKey()
+            | "JoinSentences" >> CountedCoGroupByKey(STAGE, "sentences")
             | "Assemble" >> beam.FlatMap(_assemble)
         )
 
