@@ -74,7 +74,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", type=int, default=8)
     ap.add_argument("--mb", type=int, default=64, help="size of each file")
+    ap.add_argument("--quick", action="store_true", help="8 files of 16 MiB")
     args = ap.parse_args()
+    if args.quick:
+        args.mb = 16
     with tempfile.TemporaryDirectory(prefix="xlcorpus-bench-fp-") as tmp:
         paths = []
         for i in range(args.files):

@@ -74,6 +74,7 @@ def main() -> None:
     ap.add_argument("--model", help="fastText LID model (default: embedded lid.176)")
     ap.add_argument("--baseline", type=float, default=0.5, help="the one threshold compared against")
     ap.add_argument("--out", help="write the table here (TSV for mono.lid_thresholds_path)")
+    ap.add_argument("--quick", action="store_true", help="accepted for make bench; the demo lines are small already")
     args = ap.parse_args()
     truth, texts = read_labelled(args.labelled) if args.labelled else demo_lines()
     lid = LanguageIdentifier(args.model)

@@ -111,7 +111,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mb", type=float, default=20.0, help="uncompressed HTML payload to generate (MB)")
     ap.add_argument("--repeat", type=int, default=3, help="best of N timings")
+    ap.add_argument("--quick", action="store_true", help="5 MB, best of 2 (as every benchmark of make bench)")
     args = ap.parse_args()
+    if args.quick:
+        args.mb, args.repeat = 5.0, 2
     import fastwarc.warc  # noqa: F401  imports (pyarrow, resiliparse) are not part of any timing
 
     import pipelines.mono.read_docs  # noqa: F401

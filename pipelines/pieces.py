@@ -22,9 +22,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from pipelines.shards import filesystem, write_table
+from pipelines.shards import approx_bytes, conform_all, filesystem, write_table
 from pipelines.shuffle import CountedGroupByKey
-from schemas.base import conform
 
 ROW_GROUP_BYTES = 8 << 20  # a piece's row groups: bounded memory per open partition
 ROW_GROUP_ROWS = 8192
@@ -44,14 +43,6 @@ class Piece:
         return posixpath.join(work_dir, self.kind, self.partition, f"{self.unit}.parquet")
 
 
-def record_bytes(record: dict) -> int:
-    """Cheap size estimate of a record: string/bytes lengths + 8 per other field."""
-    n = 0
-    for v in record.values():
-        n += len(v) if isinstance(v, (str, bytes)) else 8
-    return n
-
-
 class PieceWriter:
     """Streams records of one unit into one Parquet piece per partition.
 
@@ -61,7 +52,6 @@ class PieceWriter:
 
     def __init__(self, work_dir: str, kind: str, unit: str, schema: pa.Schema):
         self.work_dir, self.kind, self.unit, self.schema = work_dir, kind, unit, schema
-        self._names = schema.names
         self._rows: dict[str, list[dict]] = {}
         self._buffered: dict[str, int] = {}
         self._writers: dict[str, tuple[object, pq.ParquetWriter]] = {}
@@ -70,8 +60,8 @@ class PieceWriter:
 
     def add(self, partition: str, record: dict) -> None:
         rows = self._rows.setdefault(partition, [])
-        rows.append({n: record.get(n) for n in self._names})
-        size = record_bytes(record)
+        rows.append(record)
+        size = approx_bytes(record)
         self._buffered[partition] = self._buffered.get(partition, 0) + size
         self._bytes[partition] = self._bytes.get(partition, 0) + size
         self._count[partition] = self._count.get(partition, 0) + 1
@@ -89,9 +79,8 @@ class PieceWriter:
             fs.create_dir(posixpath.dirname(p), recursive=True)
             stream = fs.open_output_stream(p)
             self._writers[partition] = (stream, pq.ParquetWriter(stream, self.schema, compression="zstd"))
-        for r in rows[:1]:
-            conform(r, self.schema)  # a missing required field fails here, naming the field
-        self._writers[partition][1].write_table(pa.Table.from_pylist(rows, schema=self.schema),
+        # conform_all: a record missing a required field fails here, naming the field
+        self._writers[partition][1].write_table(pa.Table.from_pylist(conform_all(rows, self.schema), schema=self.schema),
                                                 row_group_size=ROW_GROUP_ROWS)
 
     def close(self) -> list[Piece]:

@@ -49,12 +49,16 @@ class _CountBytes(beam.DoFn):
             inc(self.stage, f"{PREFIX}{self.name}.elements", self._n)
 
 
-class CountedGroupByKey(beam.PTransform):
-    """`beam.GroupByKey()` whose input bytes are counted as ``shuffle.<name>.*`` in `stage`."""
+class _Counted(beam.PTransform):
+    """A shuffle whose input is counted as ``shuffle.<name>.*`` in `stage`."""
 
     def __init__(self, stage: str, name: str, label: str | None = None):
         super().__init__(label)
         self.stage, self.name = stage, name
+
+
+class CountedGroupByKey(_Counted):
+    """`beam.GroupByKey()` whose input bytes are counted as ``shuffle.<name>.*`` in `stage`."""
 
     def expand(self, pcoll):
         return (
@@ -64,12 +68,8 @@ class CountedGroupByKey(beam.PTransform):
         )
 
 
-class CountedCoGroupByKey(beam.PTransform):
+class CountedCoGroupByKey(_Counted):
     """`beam.CoGroupByKey()` over a dict of PCollections; every input's bytes count as ``shuffle.<name>.*``."""
-
-    def __init__(self, stage: str, name: str, label: str | None = None):
-        super().__init__(label)
-        self.stage, self.name = stage, name
 
     def expand(self, pcolls: dict):
         counted = {
@@ -83,14 +83,10 @@ def _nothing(_values) -> None:
     return None
 
 
-class CountedDistinct(beam.PTransform):
+class CountedDistinct(_Counted):
     """`beam.Distinct()` whose input is counted as ``shuffle.<name>.*``; combined per key before the
     shuffle (combiner lifting), so a frequent value is not a hot key. The count is taken before that
     combining: an upper bound of what crosses, the same on every runner."""
-
-    def __init__(self, stage: str, name: str, label: str | None = None):
-        super().__init__(label)
-        self.stage, self.name = stage, name
 
     def expand(self, pcoll):
         return (

@@ -185,3 +185,58 @@ def test_a_retried_shard_write_is_idempotent(tmp_path):
     assert one["rows"] == 3 and two["rows"] == 6
     assert pq.read_table(tmp_path / "final" / "x" / "part-00000.parquet").num_rows == 3
     assert pq.read_table(tmp_path / "final" / "x" / "part-00001.parquet").num_rows == 6
+
+
+MARKER = "Zqxjvmarkerword"
+
+
+def _marker_spy(monkeypatch) -> list[int]:
+    """Make every counted shuffle report elements whose encoded bytes contain MARKER (in-process
+    runner: the patched function is the one the DoFns call)."""
+    import pipelines.shuffle as shuffle
+
+    seen: list[int] = []
+    real = shuffle.encoded_size
+
+    def spying(element) -> int:
+        key, value = element
+        if MARKER.encode() in shuffle._CODER.encode(key) + shuffle._CODER.encode(value):
+            seen.append(1)
+        return real(element)
+
+    monkeypatch.setattr(shuffle, "encoded_size", spying)
+    return seen
+
+
+def test_no_shuffle_of_the_mono_stage_carries_document_text(tmp_path, monkeypatch):
+    import json as _json
+
+    paths = make_corpus(tmp_path / "crawl", n_docs=80, mirror=False)
+    import random
+
+    rng = random.Random(1)
+    words = ["".join(rng.choice("abcdefghijklmnop") for _ in range(6)) for _ in range(500)]
+    with open(paths[0], "a", encoding="utf-8") as f:  # distinct documents whose every line has the marker
+        for _ in range(20):
+            lines = [f"{MARKER} " + " ".join(rng.choices(words, k=12)) for _ in range(6)]
+            f.write(_json.dumps({"text": "\n".join(lines)}) + "\n")
+    seen = _marker_spy(monkeypatch)
+    report, docs, _ = _run(paths, tmp_path / "out")
+    assert sum(MARKER in d["text"] for d in docs) >= 10  # the text was read, kept and written...
+    assert report.counters["shuffle.line_keys.elements"] > 0
+    assert seen == []  # ...and never handed to a shuffle
+
+
+def test_the_marker_spy_finds_text_where_a_shuffle_carries_it(tmp_path, monkeypatch):
+    """The doc-level NearDedup joins documents back through a CoGroupByKey: the spy must see it."""
+    import apache_beam as beam
+
+    from pipelines.neardup.params import NearDupParams
+    from pipelines.neardup.transform import NearDedup
+
+    seen = _marker_spy(monkeypatch)
+    docs = [{"doc_id": f"d{i}", "text": f"{MARKER} text number {i} of this small test", "source": "x"}
+            for i in range(4)]
+    with beam.Pipeline(runner="FnApiRunner") as p:
+        _ = p | beam.Create(docs) | NearDedup(NearDupParams(), stage="t")
+    assert seen

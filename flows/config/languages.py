@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from pipelines.langcodes import registered_subtags  # one reader of the IANA registry, shared with pipelines
+# one reader of the IANA registry and one xxx_Scrp check, shared with pipelines
+from pipelines.langcodes import check_project_code, registered_subtags
 
 _FULL = re.compile(r"([a-z]{3})_([A-Z][a-z]{3})")
 _SHORT = re.compile(r"([a-z]{2,3})(?:[-_]([A-Z][a-z]{3}))?")
@@ -43,17 +44,9 @@ def check_language(code: str, *, short_ok: bool = False) -> str:
     """
     if not isinstance(code, str):
         raise ValueError(f"{code!r} is not a language code (a string such as eng_Latn)")
-    m = _FULL.fullmatch(code)
-    if not m:
-        if short_ok:
-            return _check_short(code)
-        raise ValueError(f"{code!r} is not a language code of the form xxx_Scrp (ISO 639-3 + script, e.g. eng_Latn)")
-    langs, scripts = registered_subtags()
-    if m[1] not in langs:
-        raise ValueError(f"{code!r}: {m[1]!r} is not an ISO 639-3 language code")
-    if m[2] not in scripts:
-        raise ValueError(f"{code!r}: {m[2]!r} is not an ISO 15924 script code")
-    return code
+    if short_ok and not _FULL.fullmatch(code):
+        return _check_short(code)
+    return check_project_code(code)  # the pipelines' own check: UnknownLanguageError is a ValueError
 
 
 def check_languages(codes: Iterable[str]) -> list[str]:

@@ -18,6 +18,7 @@ under the stage's staging area and goes away with it.
 from __future__ import annotations
 
 import apache_beam as beam
+import numpy as np
 
 from pipelines.lid import LanguageIdentifier
 from pipelines.mono.chunks import Chunk, read_npz
@@ -46,14 +47,14 @@ DOC_KEYS = "doc_keys"
 class _StageFiles(beam.DoFn):
     """Pass 1 (pipelines.mono.pass1.stage_file) per input file; the LID model loads once per worker."""
 
-    def __init__(self, params: MonoParams, work_dir: str):
-        self.params, self.work_dir = params, work_dir
+    def __init__(self, params: MonoParams):
+        self.params = params
 
     def setup(self):
         self.lid = LanguageIdentifier(self.params.lid.model_path)
 
     def process(self, f: InputFile):
-        for out in stage_file(f, self.params, self.lid, self.work_dir):
+        for out in stage_file(f, self.params, self.lid):
             if isinstance(out, Piece):
                 yield beam.pvalue.TaggedOutput(PIECES, out)
             elif isinstance(out, DocKey):
@@ -62,11 +63,16 @@ class _StageFiles(beam.DoFn):
                 yield out
 
 
+def _live_keys(chunk: Chunk, copies, work_dir: str):
+    """The chunk's key file and the mask of its lines outside exact-copy documents."""
+    keys = read_npz(chunk.keys_path(work_dir))
+    return keys, live_occurrences(keys, (i for i, _ in copies))
+
+
 def _line_key_parts(kv, n_lines: int, keys_per_range: int, work_dir: str):
     chunk_id, g = kv
     for chunk in g["chunk"]:
-        keys = read_npz(chunk.keys_path(work_dir))
-        live = live_occurrences(keys, (i for i, _ in g["copies"]))
+        keys, live = _live_keys(chunk, g["copies"], work_dir)
         yield from chunk_key_parts(chunk_id, keys, live, num_ranges(n_lines, keys_per_range))
 
 
@@ -75,10 +81,7 @@ def _local_first(kv, n_lines: int, keys_per_range: int, work_dir: str):
     chunks = list(g["chunk"])
     if not chunks or not g["contested"]:
         return
-    import numpy as np
-
-    keys = read_npz(chunks[0].keys_path(work_dir))
-    live = live_occurrences(keys, (i for i, _ in g["copies"]))
+    keys, live = _live_keys(chunks[0], g["copies"], work_dir)
     wanted = np.concatenate([unpack(b, np.uint64) for b in g["contested"]])
     yield from local_first(chunk_id, keys, live, wanted, num_ranges(n_lines, keys_per_range))
 
@@ -120,7 +123,7 @@ def build_mono(pipeline: beam.Pipeline, params: MonoParams) -> None:
         pipeline
         | "InputFiles" >> beam.Create(inputs, reshuffle=False)
         | "SpreadFiles" >> beam.Reshuffle()
-        | "StageFiles" >> beam.ParDo(_StageFiles(params, work)).with_outputs(PIECES, DOC_KEYS, main="chunks")
+        | "StageFiles" >> beam.ParDo(_StageFiles(params)).with_outputs(PIECES, DOC_KEYS, main="chunks")
     )
     chunks = staged.chunks | "ChunkById" >> beam.Map(lambda c: (c.chunk_id, c))
     copies = pipeline | "NoCopies" >> beam.Create([])

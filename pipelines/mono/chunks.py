@@ -44,16 +44,20 @@ class Chunk:
 
     # Paths are derived from the work folder, not stored: what travels is the same wherever OUT lies.
     def path(self, work_dir: str) -> str:
-        return posixpath.join(work_dir, "chunks", f"{self.name}.parquet")
+        return chunk_file(work_dir, self.name, "parquet")
 
     def keys_path(self, work_dir: str) -> str:
-        return posixpath.join(work_dir, "chunks", f"{self.name}.keys.npz")
+        return chunk_file(work_dir, self.name, "keys.npz")
 
     def sign_path(self, work_dir: str) -> str:
-        return posixpath.join(work_dir, "chunks", f"{self.name}.sign.parquet")
+        return chunk_file(work_dir, self.name, "sign.parquet")
 
     def changed_path(self, work_dir: str) -> str:
-        return posixpath.join(work_dir, "chunks", f"{self.name}.changed.parquet")
+        return chunk_file(work_dir, self.name, "changed.parquet")
+
+
+def chunk_file(work_dir: str, name: str, suffix: str) -> str:
+    return posixpath.join(work_dir, "chunks", f"{name}.{suffix}")
 
 
 def chunk_id_of(file_idx: int, number: int) -> int:
@@ -100,8 +104,6 @@ class ChunkWriter:
 
     def _open(self) -> None:
         self.name = chunk_name(self.file_idx, self.number)
-        self.path = posixpath.join(self.work_dir, "chunks", f"{self.name}.parquet")
-        self.keys_path = posixpath.join(self.work_dir, "chunks", f"{self.name}.keys.npz")
         self._rows: list[dict] = []
         self._writer = None
         self._stream = None
@@ -111,9 +113,9 @@ class ChunkWriter:
         self._hi: list[int] = []
         self._lo: list[int] = []
 
-    def add(self, doc: dict, keys: np.ndarray, nums: np.ndarray) -> tuple[int, int] | None:
-        """Append a document; returns its (chunk_id, index in chunk). A chunk full before it is closed
-        first (`closed()` then reports it)."""
+    def add(self, doc: dict, keys: np.ndarray, nums: np.ndarray) -> tuple[int, int]:
+        """Append a document; returns its (chunk_id, index in chunk). The caller closes the chunk
+        once `full()` says so; the next `add` goes to the next chunk."""
         idx = len(self._hi)
         hi, lo = id_halves(doc["doc_id"])
         self._hi.append(hi)
@@ -133,7 +135,7 @@ class ChunkWriter:
         if not self._rows:
             return
         if self._writer is None:
-            fs, p = filesystem(self.path)
+            fs, p = filesystem(chunk_file(self.work_dir, self.name, "parquet"))
             fs.create_dir(posixpath.dirname(p), recursive=True)
             self._stream = fs.open_output_stream(p)
             self._writer = pq.ParquetWriter(self._stream, DOCUMENTS, compression="zstd")
@@ -159,7 +161,7 @@ class ChunkWriter:
             "id_hi": np.asarray(self._hi, dtype=np.uint64),
             "id_lo": np.asarray(self._lo, dtype=np.uint64),
         }
-        write_npz(self.keys_path, arrays)
+        write_npz(chunk_file(self.work_dir, self.name, "keys.npz"), arrays)
         chunk = Chunk(chunk_id_of(self.file_idx, self.number), self.name, n_docs, int(sum(counts)))
         self.number += 1
         self._open()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from pipelines.counters import drop, inc
 from pipelines.lid import LanguageIdentifier
-from pipelines.mono.chunks import Chunk, ChunkWriter, doc_key, line_keys
+from pipelines.mono.chunks import Chunk, ChunkWriter, doc_key, id_halves, line_keys
 from pipelines.mono.exact import doc_order
 from pipelines.mono.params import MonoParams
 from pipelines.mono.read_docs import read_file
@@ -48,12 +48,11 @@ def read_unit(f: InputFile) -> str:
     return f"{f.index:06d}-read"
 
 
-def stage_file(f: InputFile, params: MonoParams, lid: LanguageIdentifier, work_dir: str
-               ) -> Iterator[Chunk | Piece | DocKey]:
+def stage_file(f: InputFile, params: MonoParams, lid: LanguageIdentifier) -> Iterator[Chunk | Piece | DocKey]:
     """Pass 1 over one input file (see module doc). Counters go to params.stage."""
     stage = params.stage
-    chunks = ChunkWriter(work_dir, f.index, params.chunk_bytes)
-    rejects = PieceWriter(work_dir, "rejects", read_unit(f), REJECTS)
+    chunks = ChunkWriter(params.work_dir, f.index, params.chunk_bytes)
+    rejects = PieceWriter(params.work_dir, "rejects", read_unit(f), REJECTS)
     skipped: Counter = Counter()
     n_read = 0
     batch: list[RawDoc] = []
@@ -63,7 +62,7 @@ def stage_file(f: InputFile, params: MonoParams, lid: LanguageIdentifier, work_d
             keys, nums = line_keys(doc["text"])
             chunk_id, idx = chunks.add(doc, keys, nums)
             if params.dedup_docs:
-                yield DocKey(doc_key(keys), doc_order(*_halves(doc), f.index, doc.get("source_offset") or 0,
+                yield DocKey(doc_key(keys), doc_order(*id_halves(doc["doc_id"]), f.index, doc.get("source_offset") or 0,
                                                        chunk_id, idx))
             if chunks.full():
                 chunk = chunks.close()
@@ -72,7 +71,7 @@ def stage_file(f: InputFile, params: MonoParams, lid: LanguageIdentifier, work_d
         batch.clear()
 
     for item in read_file(f.path, params.html_main_content, params.text_field, max_doc_chars=params.max_doc_chars,
-                          **_source_kw(f)):
+                          source=f.source):
         if isinstance(item, Skipped):
             skipped[item.rec_type] += 1
             continue
@@ -94,17 +93,6 @@ def stage_file(f: InputFile, params: MonoParams, lid: LanguageIdentifier, work_d
     for rec_type, n in sorted(skipped.items()):
         inc(stage, f"warc.skipped.{rec_type}", n)
     mark_done(params.progress_dir, f.path, n_read)  # live progress: the driver polls these records
-
-
-def _source_kw(f: InputFile) -> dict:
-    # read_file names records by the path unless told otherwise (the stage passes a portable name)
-    return {} if f.source == f.path else {"source": f.source}
-
-
-def _halves(doc: dict) -> tuple[int, int]:
-    from pipelines.mono.chunks import id_halves
-
-    return id_halves(doc["doc_id"])
 
 
 def _score_batch(raws: list[RawDoc], params: MonoParams, lid: LanguageIdentifier,

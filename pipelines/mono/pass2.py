@@ -63,15 +63,18 @@ def gather(chunk_id: int, groups: dict[str, Iterable]) -> Decisions | None:
     return d
 
 
-def _deduped(dec: Decisions, dedup_lines: bool, work_dir: str,
+def line_removals(dec: Decisions, work_dir: str) -> tuple[dict[int, set[int]], int]:
+    """(document index → line numbers to remove, non-empty lines of the documents that are not exact
+    copies) from the chunk's key file and its decisions."""
+    keys = read_npz(dec.chunk.keys_path(work_dir))
+    live = live_occurrences(keys, dec.copies)
+    return removed_lines(dec.chunk.chunk_id, keys, live, dec.won), int(live.sum())
+
+
+def _deduped(dec: Decisions, removed: dict[int, set[int]], work_dir: str,
              columns: list[str] | None = None) -> Iterator[tuple[int, dict, set[int] | None]]:
     """(index, document, removed line numbers or None) for every document of the chunk, in order;
     removed is None for an exact copy."""
-    removed: dict[int, set[int]] = {}
-    if dedup_lines:
-        keys = read_npz(dec.chunk.keys_path(work_dir))
-        live = live_occurrences(keys, dec.copies)
-        removed = removed_lines(dec.chunk.chunk_id, keys, live, dec.won)
     idx = 0
     for batch in iter_chunk_docs(dec.chunk.path(work_dir), columns=columns):
         for doc in batch:
@@ -118,9 +121,10 @@ def _read_changed(chunk: Chunk, work_dir: str) -> dict[int, dict]:
             for k, i in enumerate(t["idx"])}
 
 
-def _batches(dec: Decisions, dedup_lines: bool, work_dir: str, size: int = 512, columns: list[str] | None = None):
+def _batches(dec: Decisions, removed: dict[int, set[int]], work_dir: str, size: int = 512,
+             columns: list[str] | None = None):
     batch = []
-    for item in _deduped(dec, dedup_lines, work_dir, columns):
+    for item in _deduped(dec, removed, work_dir, columns):
         batch.append(item)
         if len(batch) >= size:
             yield batch
@@ -140,7 +144,8 @@ def sign_chunk(dec: Decisions, params: MonoParams, perm, n_ranges: int) -> list:
     keys_all: list[np.ndarray] = []
     table = {"idx": [], "neg_len": [], "doc_id": [], "payload": []}
     changed: list[dict] = []
-    for batch in _batches(dec, params.dedup_lines, params.work_dir, columns=["doc_id", "text"]):
+    removed = line_removals(dec, params.work_dir)[0] if params.dedup_lines else {}
+    for batch in _batches(dec, removed, params.work_dir, columns=["doc_id", "text"]):
         live = [(i, d, r) for i, d, r in batch if r is not None]
         docs = []
         for i, d, new in _remove(live):
@@ -188,19 +193,16 @@ def write_chunk(dec: Decisions, params: MonoParams) -> list[Piece]:
     rejects = PieceWriter(params.work_dir, "rejects", dedup_unit(dec.chunk), REJECTS)
     kept_by_lang: Counter = Counter()
     stats = LangStats()
-    lines_read = lines_removed = 0
+    removed, lines_read = line_removals(dec, params.work_dir) if params.dedup_lines else ({}, 0)
     signed = params.neardup is not None and params.neardup.enabled  # sign_chunk ran on this chunk
     known = _read_changed(dec.chunk, params.work_dir) if signed else None
-    for batch in _batches(dec, params.dedup_lines, params.work_dir):
+    for batch in _batches(dec, removed, params.work_dir):
         for i, d, _ in batch:
             if i in dec.copies:
                 rejects.add("exact_duplicate", doc_reject(stage, "DedupDocuments", "exact_duplicate", d,
                                                           f"same text as {dec.copies[i]}"))
         live = [(i, d, r) for i, d, r in batch if r is not None]
         for i, d, new in _remove(live, known):
-            if params.dedup_lines:
-                lines_read += _nonempty_lines(d["text"])
-                lines_removed += new["lines_removed"] if new is not None else 0
             if new is not None and _too_short(new, params):
                 rejects.add("too_short_after_dedup", doc_reject(
                     stage, "DedupLines", "too_short_after_dedup", d,
@@ -216,6 +218,7 @@ def write_chunk(dec: Decisions, params: MonoParams) -> list[Piece]:
             stats.add(doc)
             docs.add(doc["lang"], doc)
     if params.dedup_lines:
+        lines_removed = sum(len(r) for r in removed.values())  # only documents that are not copies
         inc(stage, "lines.read", lines_read)  # every line is kept once, by its first occurrence
         inc(stage, "lines.kept", lines_read - lines_removed)
         if lines_removed:
@@ -251,6 +254,3 @@ class LangStats:
             if n:
                 inc(stage, f"lang_stats.{name}", n)
 
-
-def _nonempty_lines(text: str) -> int:
-    return sum(1 for ln in split_lines(text) if ln)

@@ -24,8 +24,6 @@ or exact Jaccard of the shingle sets) against `threshold`.
 
 from __future__ import annotations
 
-import struct
-
 import numpy as np
 
 from pipelines.neardup.shingles import U64, mix64
@@ -81,11 +79,6 @@ def band_hashes(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     for j in range(rows):  # r is small; each step covers every document and band at once
         h = mix64(h ^ cube[:, :, j].astype(np.uint64))
     return h
-
-
-def band_key(band: int, h: int) -> bytes:
-    """Shuffle key of an LSH bucket: band index + band hash (10 bytes; deterministic coder)."""
-    return struct.pack("<HQ", band, h)
 
 
 def estimated_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
